@@ -1,0 +1,5 @@
+"""``python -m sipladder`` runs the command line."""
+
+from sipladder.cli import main
+
+main()

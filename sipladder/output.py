@@ -1,0 +1,155 @@
+"""Writing rows as JSON, CSV or a terminal table: text made safe for where it goes.
+
+Everything a capture contains is untrusted: CSV cells that a spreadsheet would run
+as a formula are quoted with a leading apostrophe (OWASP "CSV injection"), and
+control characters never reach a terminal raw (they are shown as ``\\xNN``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sipladder.rows import ColumnKind, Row, Table
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x1b]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def seconds_text(ns: int) -> str:
+    """Exact decimal seconds of an integer nanosecond value, trailing zeros trimmed."""
+    sign = "-" if ns < 0 else ""
+    whole, frac = divmod(abs(ns), 1_000_000_000)
+    text = f"{sign}{whole}.{frac:09d}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def ms_value(ns: int) -> float:
+    return round(ns / 1_000_000, 6)
+
+
+def s_value(ns: int) -> float:
+    return round(ns / 1_000_000_000, 9)
+
+
+def terminal_safe(text: str) -> str:
+    """Replace control characters (escape sequences among them) by visible ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def csv_safe(text: str) -> str:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ gets a leading apostrophe.
+
+    A plain negative number is left alone: it is data, not a formula."""
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def _json_value(kind: ColumnKind, value: Any) -> str:
+    """One JSON value as text. Times are written as exact decimal numbers (a float
+    would lose nanoseconds: an epoch time needs 19 significant digits)."""
+    if value is None:
+        return "null"
+    if kind is ColumnKind.TIME:
+        return seconds_text(value)
+    if kind is ColumnKind.DURATION_MS:
+        value = ms_value(value)
+    elif kind is ColumnKind.DURATION_S:
+        value = s_value(value)
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def to_json(table: Table, rows: Sequence[Row]) -> str:
+    """A JSON array of objects, one per row, every declared column present."""
+    if not rows:
+        return "[]\n"
+    keys = [(c, json.dumps(c.name)) for c in table.columns]
+    objects = [
+        "{" + ", ".join(f"{key}: {_json_value(c.kind, row.get(c.name))}" for c, key in keys) + "}"
+        for row in rows
+    ]
+    return "[\n " + ",\n ".join(objects) + "\n]\n"
+
+
+def plain_text(kind: ColumnKind, value: Any, *, for_terminal: bool = False) -> str:
+    if value is None:
+        return "" if not for_terminal else "-"
+    if kind is ColumnKind.TIME:
+        if for_terminal:
+            moment = datetime.fromtimestamp(value // 1_000_000_000, tz=UTC)
+            return moment.strftime("%H:%M:%S") + f".{(value % 1_000_000_000) // 1000:06d}"
+        return seconds_text(value)
+    if kind is ColumnKind.DURATION_MS:
+        return f"{value / 1_000_000:.3f}" if for_terminal else repr(ms_value(value))
+    if kind is ColumnKind.DURATION_S:
+        return f"{value / 1_000_000_000:.3f}" if for_terminal else repr(s_value(value))
+    if kind is ColumnKind.LIST:
+        return ",".join(str(v) for v in value)
+    if kind is ColumnKind.BOOL:
+        return ("yes" if value else "no") if for_terminal else ("true" if value else "false")
+    return str(value)
+
+
+def to_csv(table: Table, rows: Sequence[Row]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.names)
+    for row in rows:
+        writer.writerow(
+            [csv_safe(plain_text(c.kind, row.get(c.name))) for c in table.columns]
+        )
+    return buffer.getvalue()
+
+
+def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str:
+    """An aligned text table that fits ``width`` columns by shortening the widest cells."""
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    columns = [c for c in table.columns if c.in_table]
+    cells = [
+        [terminal_safe(plain_text(c.kind, row.get(c.name), for_terminal=True)) for c in columns]
+        for row in rows
+    ]
+    widths = [len(c.name) for c in columns]
+    for line in cells:
+        for i, cell in enumerate(line):
+            widths[i] = max(widths[i], len(cell))
+    gap = 2
+    # Shrink the widest column step by step until the line fits (never below 8 or its header).
+    while sum(widths) + gap * (len(widths) - 1) > width:
+        i = max(range(len(widths)), key=lambda k: widths[k])
+        floor = max(8, len(columns[i].name))
+        if widths[i] <= floor:
+            break
+        widths[i] -= 1
+    numeric = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
+
+    def fmt(i: int, text: str) -> str:
+        if len(text) > widths[i]:
+            text = text[: widths[i] - 1] + "…"
+        return text.rjust(widths[i]) if columns[i].kind in numeric else text.ljust(widths[i])
+
+    sep = " " * gap
+    lines = [sep.join(fmt(i, c.name) for i, c in enumerate(columns)).rstrip()]
+    lines.append(sep.join("-" * w for w in widths))
+    for line in cells:
+        lines.append(sep.join(fmt(i, cell) for i, cell in enumerate(line)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def write_rows(table: Table, rows: Sequence[Row], fmt: str, stream: TextIO) -> None:
+    if fmt == "json":
+        stream.write(to_json(table, rows))
+    elif fmt == "csv":
+        stream.write(to_csv(table, rows))
+    else:
+        stream.write(to_table(table, rows))
