@@ -1,0 +1,88 @@
+"""Tests for sipladder.output: JSON/CSV/table writing and the escaping of untrusted text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from sipladder.output import csv_safe, seconds_text, terminal_safe, to_csv, to_json, to_table
+from sipladder.rows import Column, ColumnKind, Table
+
+TABLE = Table(
+    "t",
+    (
+        Column("ts", ColumnKind.TIME, "time"),
+        Column("name", ColumnKind.STR, "text"),
+        Column("n", ColumnKind.INT, "count"),
+        Column("delay", ColumnKind.DURATION_MS, "ms"),
+        Column("codes", ColumnKind.LIST, "list"),
+        Column("hidden", ColumnKind.STR, "not in table", in_table=False),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (1_700_000_000_123_456_789, "1700000000.123456789"),
+        (1_700_000_000_123_456_000, "1700000000.123456"),
+        (1_700_000_000_000_000_000, "1700000000.0"),
+        (5, "0.000000005"),
+        (-1_500_000_000, "-1.5"),
+    ],
+    ids=["ns", "us-trailing-zeros", "whole", "tiny", "negative"],
+)
+def test_seconds_text_is_exact(ns: int, text: str) -> None:
+    assert seconds_text(ns) == text
+
+
+def test_json_keeps_nanoseconds_and_nulls() -> None:
+    rows = [{"ts": 1_700_000_000_123_456_789, "name": "a\"b", "n": None, "delay": 1_500_000,
+             "codes": ["x"], "hidden": "h"}]
+    text = to_json(TABLE, rows)
+    assert '"ts": 1700000000.123456789' in text
+    data = json.loads(text)
+    assert data == [{"ts": pytest.approx(1700000000.1234567), "name": 'a"b', "n": None,
+                     "delay": 1.5, "codes": ["x"], "hidden": "h"}]
+
+
+def test_json_of_nothing_is_an_empty_array() -> None:
+    assert json.loads(to_json(TABLE, [])) == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+2", "'+1+2"), ("-cmd", "'-cmd"),
+     ("@SUM(A1)", "'@SUM(A1)"), ("-12.5", "-12.5"), ("plain", "plain")],
+    ids=["equals", "plus", "minus-text", "at", "negative-number", "plain"],
+)
+def test_csv_defuses_formulas(cell: str, expected: str) -> None:
+    assert csv_safe(cell) == expected
+
+
+def test_csv_round_trips_through_the_csv_module() -> None:
+    rows = [{"ts": 1_000_000_000, "name": "a,b\n=c", "n": 3, "delay": None, "codes": ["p", "q"],
+             "hidden": ""}]
+    parsed = list(csv.reader(io.StringIO(to_csv(TABLE, rows))))
+    assert parsed[0] == ["ts", "name", "n", "delay", "codes", "hidden"]
+    assert parsed[1] == ["1.0", "a,b\n=c", "3", "", "p,q", ""]
+
+
+def test_terminal_never_sees_escape_sequences() -> None:
+    assert terminal_safe("a\x1b[31mred\x07") == "a\\x1b[31mred\\x07"
+    rows = [{"ts": 0, "name": "\x1b]0;pwned\x07", "n": 1, "delay": 2_000_000, "codes": [],
+             "hidden": "x"}]
+    table = to_table(TABLE, rows, width=200)
+    assert "\x1b" not in table and "\x07" not in table
+    assert "hidden" not in table  # columns marked in_table=False stay out
+
+
+def test_table_fits_the_width_it_is_given() -> None:
+    rows = [{"ts": 0, "name": "x" * 300, "n": 12345, "delay": 2_000_000, "codes": ["a"] * 40,
+             "hidden": ""}]
+    table = to_table(TABLE, rows, width=80)
+    assert all(len(line) <= 80 for line in table.splitlines())
+    assert "…" in table
