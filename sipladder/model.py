@@ -319,13 +319,22 @@ class Message:
 
 
 class TransactionState(StrEnum):
-    """Where a transaction ended up in the capture (RFC 3261 section 17 state names)."""
+    """Where a transaction ended up in the capture, as an observer on the wire sees it.
 
-    CALLING = "calling"  #: request sent, no response seen
+    The names are those of RFC 3261 section 17: ``calling`` (INVITE) and ``trying``
+    (non-INVITE) before any response, ``proceeding`` after a provisional,
+    ``completed`` after a final (for an INVITE: a 3xx-6xx), ``confirmed`` when the
+    ACK for that non-2xx final was seen (section 17.2.1), ``terminated`` for an
+    INVITE answered by a 2xx (section 17.1.1.2: the transaction ends at once) and for
+    a 2xx ACK, which has no transaction of its own in the RFC (section 17.1.1.3).
+    """
+
+    CALLING = "calling"  #: INVITE sent, no response seen
+    TRYING = "trying"  #: non-INVITE request sent, no response seen
     PROCEEDING = "proceeding"  #: provisional response seen, no final
-    COMPLETED = "completed"  #: final response seen
+    COMPLETED = "completed"  #: final response seen (for an INVITE: 3xx-6xx, ACK not seen)
     CONFIRMED = "confirmed"  #: INVITE with non-2xx final, and its ACK seen
-    TERMINATED = "terminated"  #: INVITE with 2xx final (the transaction ends at once)
+    TERMINATED = "terminated"  #: INVITE with 2xx final (the transaction ends at once); 2xx ACK
 
 
 class DialogState(StrEnum):
@@ -346,9 +355,27 @@ class CallState(StrEnum):
 
 
 class RegistrationKind(StrEnum):
-    INITIAL = "initial"
-    REFRESH = "refresh"
-    DEREGISTRATION = "deregistration"
+    INITIAL = "initial"  #: first binding of this AOR and contact in the capture
+    REFRESH = "refresh"  #: the same AOR and contact was registered earlier in the capture
+    DEREGISTRATION = "deregistration"  #: expires 0 (Contact parameter or Expires header)
+    QUERY = "query"  #: no Contact: asks for the current bindings (RFC 3261 section 10.2.3)
+
+
+class RegistrationState(StrEnum):
+    REGISTERED = "registered"  #: final 2xx, expires > 0 (or not stated)
+    DEREGISTERED = "deregistered"  #: final 2xx to a deregistration
+    FAILED = "failed"  #: final 3xx-6xx that is not a challenge answered by a new REGISTER
+    INCOMPLETE = "incomplete"  #: no final response in the capture
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSeen:
+    """The first copy of one response of a transaction (retransmissions left out)."""
+
+    status: int
+    ts_ns: int
+    message: int  #: :attr:`Message.index`
+    to_tag: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,11 +398,18 @@ class Transaction:
     final_status: int | None
     state: TransactionState
     retransmissions: int
-    hop: int  #: 0 for the first hop of a request, 1 for the next proxy leg, ...
+    hop: int  #: 0 for the first hop of a request in the capture, 1 for the next proxy leg, ...
     request_group: int  #: transactions of the same request travelling hop by hop share this
     dialog: int | None = None
     cancels: int | None = None  #: for CANCEL: the id of the INVITE transaction it cancels
     rfc2543: bool = False  #: matched by the RFC 2543 fallback rules (no magic cookie)
+    parent: int | None = None  #: the transaction of the previous hop of the same request
+    responses: tuple[ResponseSeen, ...] = ()  #: first copy of each distinct response, in order
+    request_uri: str | None = None
+    from_uri: str | None = None
+    to_uri: str | None = None
+    from_tag: str | None = None
+    to_tag: str | None = None  #: the request's To tag (None for a dialog-creating request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +421,12 @@ class DialogStateChange:
 
 @dataclass(frozen=True, slots=True)
 class Dialog:
-    """RFC 3261 section 12: identified by Call-ID, local (From) tag and remote (To) tag."""
+    """RFC 3261 section 12: identified by Call-ID, local (From) tag and remote (To) tag.
+
+    ``from_tag`` is the tag of the side that sent the dialog-creating request (the
+    caller), ``to_tag`` the tag the other side put in its response; requests sent the
+    other way round carry them swapped and still belong here.
+    """
 
     id: int
     call_id: str
@@ -398,7 +437,9 @@ class Dialog:
     transactions: tuple[int, ...]
     messages: tuple[int, ...]
     start_ns: int
-    end_ns: int | None
+    end_ns: int | None  #: when it was terminated, None when not in the capture
+    method: str | None = None  #: the method of the request that created it (INVITE, SUBSCRIBE, ...)
+    creating_transaction: int | None = None  #: None when it began before the capture
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +461,9 @@ class Call:
     duration_ns: int | None  #: first 2xx to BYE
     dialogs: tuple[int, ...]
     transactions: tuple[int, ...]
+    challenged: bool = False  #: the first INVITE got a 401/407 and was sent again with credentials
+    invite: int | None = None  #: transaction id of the first INVITE as it left the caller
+    bye: int | None = None  #: transaction id of the BYE (its first hop) that ended the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,3 +482,5 @@ class Registration:
     start_ns: int
     messages: tuple[int, ...]
     transactions: tuple[int, ...] = field(default=())
+    state: RegistrationState = RegistrationState.INCOMPLETE
+    end_ns: int | None = None  #: time of the final response, None when not in the capture

@@ -7,6 +7,10 @@ order::
     for message in messages:
         correlator.feed(message)
     result = correlator.finish()   # a Correlation
+
+Each message costs a constant number of dict lookups (transaction key, hop index,
+dialog tags, Call-ID), whatever the number of calls already seen. The records are
+frozen once, in :meth:`Correlator.finish`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sipladder.correlate.calls import CallBuilder, build_call
+from sipladder.correlate.dialogs import DialogTable
+from sipladder.correlate.hops import HopLinker
+from sipladder.correlate.registrations import build_registrations
+from sipladder.correlate.transactions import TransactionTable
 from sipladder.model import Call, Dialog, Message, Registration, Transaction
 
 
@@ -32,15 +41,91 @@ class Correlation:
     dialogs: tuple[Dialog, ...]
     calls: tuple[Call, ...]
     registrations: tuple[Registration, ...]
-    links: tuple[MessageLinks, ...]  #: one per message, by Message.index
+    links: tuple[MessageLinks, ...]  #: one per message, in the order fed (= Message.index)
+    orphan_responses: int = 0  #: responses whose request (transaction) is not in the capture
+
+    @property
+    def retransmissions(self) -> int:
+        return sum(1 for link in self.links if link.retransmission)
+
+    def call(self, call_id: str) -> Call | None:
+        return next((c for c in self.calls if c.call_id == call_id), None)
+
+    def hops(self, transaction: int) -> tuple[Transaction, ...]:
+        """Every hop's transaction of the request that ``transaction`` is one hop of."""
+        group = self.transactions[transaction].request_group
+        return tuple(t for t in self.transactions if t.request_group == group)
 
 
 class Correlator:
-    def feed(self, message: Message) -> None:
-        raise NotImplementedError
+    def __init__(self) -> None:
+        self._transactions = TransactionTable()
+        self._hops = HopLinker()
+        self._dialogs = DialogTable()
+        self._calls: dict[str, CallBuilder] = {}
+        self._messages: list[Message] = []
+        self._links: list[tuple[int | None, int | None, bool]] = []
+
+    def feed(self, message: Message) -> MessageLinks:
+        tx, retransmission = self._transactions.feed(message)
+        if tx is not None and tx.request == message.index and len(tx.messages) == 1:
+            self._hops.link(tx, message.sip)
+        dialog = self._dialogs.feed(message, tx, retransmission)
+        call_id = message.sip.call_id
+        if call_id is not None:
+            call = self._calls.get(call_id)
+            if call is None:
+                call = self._calls[call_id] = CallBuilder(call_id, message.ts_ns, message.ts_ns)
+            call.end_ns = max(call.end_ns, message.ts_ns)
+            call.messages.append(message.index)
+            if message.sip.method == "INVITE":
+                call.has_invite = True
+            if retransmission:
+                call.retransmissions += 1
+            if tx is not None:
+                call.transactions[tx.id] = None
+            if dialog is not None:
+                call.dialogs[dialog] = None
+        self._messages.append(message)
+        self._links.append((tx.id if tx is not None else None, dialog, retransmission))
+        return MessageLinks(tx.id if tx is not None else None, dialog, retransmission)
 
     def finish(self) -> Correlation:
-        raise NotImplementedError
+        builders = self._transactions.transactions
+        dialogs = self._dialogs.dialogs
+        links: list[MessageLinks] = []
+        for position, (tx_id, dialog, retransmission) in enumerate(self._links):
+            if dialog is None and tx_id is not None and builders[tx_id].dialog is not None:
+                # The dialog-creating request and the responses without To tag belong to the
+                # (first) dialog their transaction created.
+                dialog = builders[tx_id].dialog
+                assert dialog is not None
+                dialogs[dialog].messages.append(self._messages[position].index)
+                call_id = self._messages[position].sip.call_id
+                if call_id is not None:
+                    self._calls[call_id].dialogs.setdefault(dialog, None)
+            links.append(MessageLinks(tx_id, dialog, retransmission))
+        transactions = tuple(b.freeze() for b in builders)
+        groups: dict[int, list[int]] = {}
+        for tx in transactions:
+            groups.setdefault(tx.request_group, []).append(tx.id)
+        by_index = {m.index: m for m in self._messages}
+        calls = tuple(
+            build_call(builder, [transactions[i] for i in builder.transactions])
+            for builder in self._calls.values()
+            if builder.has_invite
+        )
+        registrations = build_registrations(
+            transactions, lambda group: groups[group], by_index.__getitem__
+        )
+        return Correlation(
+            transactions=transactions,
+            dialogs=tuple(d.freeze() for d in dialogs),
+            calls=calls,
+            registrations=tuple(registrations),
+            links=tuple(links),
+            orphan_responses=self._transactions.orphan_responses,
+        )
 
 
 def correlate(messages: Iterable[Message]) -> Correlation:

@@ -1,0 +1,132 @@
+"""The timing definitions, in one place (the README's "Timing definitions" mirrors this file).
+
+Intervals are measured where the originator sees them (the UAC view of RFC 6076):
+from the initiating request as first seen leaving its sender (the first hop of the
+request in the capture, never a retransmission) to the response as first seen
+arriving back at that sender (the same hop). A proxy's 100 Trying, or a response
+still travelling on a later hop, belongs to another hop's transaction and so can
+never end an interval. Each hop's own times are in the per-hop functions below.
+
+All values are integer nanoseconds; ``None`` means "did not happen in the capture".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sipladder.model import ResponseSeen, Transaction
+
+#: Challenges that a client answers by sending the request again with credentials
+#: (RFC 3261 sections 22.2 and 22.3).
+CHALLENGES = (401, 407)
+
+
+# --------------------------------------------------------------------------- one transaction
+
+
+def to_first_provisional(tx: Transaction) -> int | None:
+    """Request to its first provisional response (any 1xx, 100 Trying included), on its hop."""
+    return None if tx.first_provisional_ns is None else tx.first_provisional_ns - tx.start_ns
+
+
+def to_final(tx: Transaction) -> int | None:
+    """Request to its first final response (200-699), on its hop."""
+    return None if tx.final_ns is None else tx.final_ns - tx.start_ns
+
+
+def final_response(tx: Transaction) -> ResponseSeen | None:
+    for seen in tx.responses:
+        if seen.status >= 200:
+            return seen
+    return None
+
+
+# --------------------------------------------------------------------------- hop by hop
+
+
+def forward_delay(tx: Transaction, parent: Transaction) -> int:
+    """What the node between the previous hop and this one added to the request: this hop's
+    first copy minus the previous hop's first copy (processing plus the wire)."""
+    return tx.start_ns - parent.start_ns
+
+
+def return_delay(tx: Transaction, parent: Transaction) -> int | None:
+    """What the node between this hop and the previous one added to the final response on its
+    way back: from this hop's first copy to the first copy of the same response (same status
+    and To tag) on the previous hop. None when either copy is not in the capture."""
+    mine = final_response(tx)
+    if mine is None:
+        return None
+    for seen in parent.responses:
+        if seen.status == mine.status and seen.to_tag == mine.to_tag:
+            return seen.ts_ns - mine.ts_ns
+    return None
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@dataclass(frozen=True, slots=True)
+class CallTimings:
+    pdd_ns: int | None
+    answer_ns: int | None
+    release_ns: int | None
+    duration_ns: int | None
+    answered_at_ns: int | None  #: first 2xx as it arrived at the caller
+    bye: Transaction | None  #: the first BYE (first hop) after the answer
+
+
+def call_timings(attempts: Sequence[Transaction], byes: Sequence[Transaction]) -> CallTimings:
+    """The call's setup and release intervals.
+
+    ``attempts`` are the first-hop transactions of the initial INVITE, in order: one, or
+    several when a 401/407 challenge was answered by a new INVITE (then the intervals run
+    from the first INVITE, as the caller experiences them, and the challenges do not end
+    the post-dial delay). ``byes`` are the first-hop BYE transactions of the call in order.
+
+    * ``pdd``: first INVITE to the first response other than 100 (and other than an
+      answered challenge): an 18x, or the final response when no 18x came (RFC 6076
+      section 4.2, session request delay).
+    * ``answer``: first INVITE to the first 2xx.
+    * ``release``: BYE to its final response (whatever side sent the BYE).
+    * ``duration``: first 2xx to the first BYE sent after it.
+    """
+    if not attempts:
+        return CallTimings(None, None, None, None, None, None)
+    start = attempts[0].start_ns
+    last = len(attempts) - 1
+    pdd_at: int | None = None
+    answered_at: int | None = None
+    for i, tx in enumerate(attempts):
+        for seen in tx.responses:
+            challenge_answered = i < last and seen.status in CHALLENGES
+            if pdd_at is None and seen.status != 100 and not challenge_answered:
+                pdd_at = seen.ts_ns
+            if answered_at is None and 200 <= seen.status < 300:
+                answered_at = seen.ts_ns
+    bye = None
+    if answered_at is not None:
+        bye = next((b for b in byes if b.start_ns >= answered_at), None)
+    return CallTimings(
+        pdd_ns=None if pdd_at is None else pdd_at - start,
+        answer_ns=None if answered_at is None else answered_at - start,
+        release_ns=None if bye is None else to_final(bye),
+        duration_ns=None if bye is None or answered_at is None else bye.start_ns - answered_at,
+        answered_at_ns=answered_at,
+        bye=bye,
+    )
+
+
+# --------------------------------------------------------------------------- registrations
+
+
+def registration_delay(attempts: Sequence[Transaction]) -> int | None:
+    """First REGISTER of the attempt to its final 2xx, across 401/407 challenges (RFC 6076
+    section 4.1, registration request delay). None when the attempt did not succeed."""
+    if not attempts:
+        return None
+    last = attempts[-1]
+    if last.final_status is None or not 200 <= last.final_status < 300 or last.final_ns is None:
+        return None
+    return last.final_ns - attempts[0].start_ns

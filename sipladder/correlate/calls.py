@@ -1,0 +1,105 @@
+"""Calls: everything of one Call-ID that carries an INVITE, with its outcome and timings.
+
+Messages are gathered per Call-ID while they arrive (one dict lookup each); the call
+records are made at the end from the frozen transactions and dialogs, so the state
+and timing rules (:mod:`sipladder.analysis.timings`) see the whole call at once.
+
+The call's setup is the initial INVITE as it left the caller (the first hop of the
+request in the capture, sent without To tag), followed by the INVITEs that answer a
+401/407 challenge to it (same Call-ID, new CSeq). The state, as a table in order of
+precedence (first match wins):
+
+==========  ============================================
+state       when
+==========  ============================================
+completed   a 2xx to the setup, then a BYE
+answered    a 2xx to the setup, no BYE in the capture
+cancelled   the caller's CANCEL of the setup, and no 2xx
+redirected  final response 3xx
+rejected    final response 4xx-6xx
+incomplete  no final response in the capture
+==========  ============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sipladder.analysis.timings import CHALLENGES, call_timings
+from sipladder.model import Call, CallState, Transaction
+
+
+@dataclass(slots=True)
+class CallBuilder:
+    call_id: str
+    start_ns: int
+    end_ns: int
+    has_invite: bool = False
+    messages: list[int] = field(default_factory=list)
+    retransmissions: int = 0
+    transactions: dict[int, None] = field(default_factory=dict)  # ordered set
+    dialogs: dict[int, None] = field(default_factory=dict)
+
+
+def setup_attempts(transactions: Sequence[Transaction]) -> list[Transaction]:
+    """The first-hop INVITEs of the setup: the initial one and those answering its challenges."""
+    invites = [t for t in transactions if t.method == "INVITE" and t.hop == 0]
+    initial = [t for t in invites if t.to_tag is None] or invites[:1]
+    chain: list[Transaction] = []
+    for tx in initial:
+        if chain and chain[-1].final_status not in CHALLENGES:
+            break
+        chain.append(tx)
+    return chain
+
+
+def call_state(answered: bool, bye: bool, cancelled: bool, final_status: int | None) -> CallState:
+    if answered:
+        return CallState.COMPLETED if bye else CallState.ANSWERED
+    if cancelled:
+        return CallState.CANCELLED
+    if final_status is None:
+        return CallState.INCOMPLETE
+    if 300 <= final_status < 400:
+        return CallState.REDIRECTED
+    if final_status >= 400:
+        return CallState.REJECTED
+    return CallState.INCOMPLETE  # pragma: no cover - a 2xx final counts as answered above
+
+
+def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Call:
+    """``transactions``: every transaction of this Call-ID, in order."""
+    attempts = setup_attempts(transactions)
+    ids = {t.id for t in attempts}
+    byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
+    timings = call_timings(attempts, byes)
+    cancelled = any(t.method == "CANCEL" and t.cancels in ids for t in transactions)
+    final_status = attempts[-1].final_status if attempts else None
+    if timings.answered_at_ns is not None and (final_status is None or final_status >= 300):
+        final_status = next(
+            s.status for t in attempts for s in t.responses if 200 <= s.status < 300
+        )
+    first = attempts[0] if attempts else None
+    return Call(
+        call_id=builder.call_id,
+        caller=first.from_uri if first else None,
+        callee=first.to_uri if first else None,
+        state=call_state(
+            timings.answered_at_ns is not None, timings.bye is not None, cancelled, final_status
+        ),
+        final_status=final_status,
+        start_ns=builder.start_ns,
+        end_ns=builder.end_ns,
+        messages=tuple(builder.messages),
+        retransmissions=builder.retransmissions,
+        pdd_ns=timings.pdd_ns,
+        answer_ns=timings.answer_ns,
+        release_ns=timings.release_ns,
+        duration_ns=timings.duration_ns,
+        dialogs=tuple(builder.dialogs),
+        transactions=tuple(builder.transactions),
+        challenged=len(attempts) > 1,
+        invite=first.id if first else None,
+        bye=timings.bye.id if timings.bye else None,
+    )

@@ -1,0 +1,343 @@
+"""Transactions: which request each message belongs to, on one hop (RFC 3261 section 17).
+
+A passive observer sees both ends of every transaction, so it matches the way a
+server transaction does (section 17.2.3) and, for responses, the way a client
+transaction does (section 17.1.3):
+
+* branch with the magic cookie ``z9hG4bK``: the key is top-Via branch, top-Via
+  sent-by and method (the CSeq method for responses). An ACK looks for the INVITE
+  transaction with its key; it belongs there only when that INVITE got a non-2xx
+  final response (section 17.1.1.3). An ACK for a 2xx carries a new branch (or
+  follows a 2xx, which ended the INVITE transaction) and becomes a row of its own.
+  A CANCEL has its own transaction and is linked to the INVITE with the same branch
+  (section 9.2).
+* no magic cookie (RFC 2543 peers): the last paragraphs of section 17.2.3: Call-ID,
+  From tag, CSeq number and method, and the whole top Via; for requests also the
+  Request-URI, and for an ACK the To tag of the final response.
+
+A message with the same transaction, source, destination and start line as one
+seen before is a retransmission: marked, counted, and never used as the start or
+end of an interval. This module also keeps the transaction state machine (a table,
+below) and the per-transaction record of first responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sipladder.model import (
+    Endpoint,
+    Message,
+    ResponseSeen,
+    SipMessage,
+    Transaction,
+    TransactionState,
+)
+
+#: RFC 3261 section 8.1.1.7: a branch starting with this was built by an RFC 3261 element.
+MAGIC_COOKIE = "z9hG4bK"
+
+S = TransactionState
+
+
+class Event(StrEnum):
+    """What a message does to its transaction."""
+
+    PROVISIONAL = "1xx"
+    SUCCESS = "2xx"
+    FAILURE = "3xx-6xx"
+    ACK = "ack"
+
+
+# RFC 3261 section 17.1.1.2 (INVITE client) and 17.2.1 (INVITE server), merged into the
+# view of an observer that sees both: (state, event) -> next state. An event missing from
+# the table (a provisional after the final, say, because of reordering) leaves the state.
+INVITE_MACHINE: dict[tuple[TransactionState, Event], TransactionState] = {
+    (S.CALLING, Event.PROVISIONAL): S.PROCEEDING,  # 17.1.1.2: 1xx -> Proceeding
+    (S.CALLING, Event.SUCCESS): S.TERMINATED,  # 17.1.1.2: 2xx -> Terminated
+    (S.CALLING, Event.FAILURE): S.COMPLETED,  # 17.1.1.2: 300-699 -> Completed
+    (S.PROCEEDING, Event.PROVISIONAL): S.PROCEEDING,  # 17.1.1.2: further 1xx
+    (S.PROCEEDING, Event.SUCCESS): S.TERMINATED,  # 17.1.1.2
+    (S.PROCEEDING, Event.FAILURE): S.COMPLETED,  # 17.1.1.2
+    (S.COMPLETED, Event.ACK): S.CONFIRMED,  # 17.2.1: ACK for the non-2xx -> Confirmed
+}
+
+# RFC 3261 section 17.1.2.2 (non-INVITE client), Figure 6.
+NON_INVITE_MACHINE: dict[tuple[TransactionState, Event], TransactionState] = {
+    (S.TRYING, Event.PROVISIONAL): S.PROCEEDING,  # 17.1.2.2: 1xx -> Proceeding
+    (S.TRYING, Event.SUCCESS): S.COMPLETED,  # 17.1.2.2: 200-699 -> Completed
+    (S.TRYING, Event.FAILURE): S.COMPLETED,
+    (S.PROCEEDING, Event.PROVISIONAL): S.PROCEEDING,
+    (S.PROCEEDING, Event.SUCCESS): S.COMPLETED,
+    (S.PROCEEDING, Event.FAILURE): S.COMPLETED,
+}
+
+
+def response_event(status: int) -> Event:
+    if status < 200:
+        return Event.PROVISIONAL
+    return Event.SUCCESS if status < 300 else Event.FAILURE
+
+
+def has_magic_cookie(branch: str | None) -> bool:
+    return branch is not None and branch.startswith(MAGIC_COOKIE)
+
+
+def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
+    """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
+    return tuple((v.sent_by.lower(), v.branch or "") for v in sip.vias)
+
+
+@dataclass(slots=True)
+class TxBuilder:
+    """A transaction while messages are still arriving (mutable; frozen at the end)."""
+
+    id: int
+    key: str
+    method: str
+    call_id: str | None
+    cseq: int | None
+    branch: str | None
+    client: Endpoint
+    server: Endpoint
+    request: int
+    start_ns: int
+    state: TransactionState
+    rfc2543: bool
+    request_uri: str | None
+    from_uri: str | None
+    to_uri: str | None
+    from_tag: str | None
+    to_tag: str | None
+    hop: int = 0
+    group: int = 0
+    parent: int | None = None
+    cancels: int | None = None
+    dialog: int | None = None
+    messages: list[int] = field(default_factory=list)
+    responses: list[ResponseSeen] = field(default_factory=list)
+    seen: set[tuple[object, ...]] = field(default_factory=set)
+    retransmissions: int = 0
+    first_provisional_ns: int | None = None
+    final_ns: int | None = None
+    final_status: int | None = None
+    final_to_tag: str | None = None
+
+    @property
+    def is_invite(self) -> bool:
+        return self.method == "INVITE"
+
+    def apply(self, event: Event) -> None:
+        machine = INVITE_MACHINE if self.is_invite else NON_INVITE_MACHINE
+        self.state = machine.get((self.state, event), self.state)
+
+    def freeze(self) -> Transaction:
+        return Transaction(
+            id=self.id,
+            key=self.key,
+            method=self.method,
+            call_id=self.call_id,
+            cseq=self.cseq,
+            branch=self.branch,
+            client=self.client,
+            server=self.server,
+            messages=tuple(self.messages),
+            request=self.request,
+            start_ns=self.start_ns,
+            first_provisional_ns=self.first_provisional_ns,
+            final_ns=self.final_ns,
+            final_status=self.final_status,
+            state=self.state,
+            retransmissions=self.retransmissions,
+            hop=self.hop,
+            request_group=self.group,
+            dialog=self.dialog,
+            cancels=self.cancels,
+            rfc2543=self.rfc2543,
+            parent=self.parent,
+            responses=tuple(self.responses),
+            request_uri=self.request_uri,
+            from_uri=self.from_uri,
+            to_uri=self.to_uri,
+            from_tag=self.from_tag,
+            to_tag=self.to_tag,
+        )
+
+
+def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
+    """The matching key of a message for ``method`` and whether it is the RFC 2543 fallback.
+
+    None when the message has nothing to match on (no Via at all)."""
+    via = sip.top_via
+    if via is None:
+        return None
+    branch = via.branch
+    sent_by = via.sent_by.lower()
+    if has_magic_cookie(branch):
+        # RFC 3261 section 17.2.3: branch + sent-by + method (ACK matches INVITE, which
+        # the caller asks for by passing method="INVITE"). The branch is case-sensitive.
+        return f"{branch}|{sent_by}|{method}", False
+    # RFC 3261 section 17.2.3, last paragraphs (RFC 2543 compatibility): Call-ID, From tag,
+    # CSeq, and top Via; Request-URI and To tag are checked separately (responses lack the
+    # first, the initial request the second).
+    cseq = sip.cseq.number if sip.cseq else ""
+    return (
+        f"2543|{sip.call_id or ''}|{sip.from_tag or ''}|{cseq}|{method}|{sent_by}|{branch or ''}",
+        True,
+    )
+
+
+class TransactionTable:
+    """Matches each message to its transaction; one dict lookup per message."""
+
+    def __init__(self) -> None:
+        self.transactions: list[TxBuilder] = []
+        self._by_key: dict[str, int] = {}
+        # Hop linking (see hops.py): (Call-ID, CSeq, method, Via stack) -> transaction id.
+        self.hop_index: dict[tuple[object, ...], int] = {}
+        self.orphan_responses = 0  #: responses whose request is not in the capture
+
+    def feed(self, message: Message) -> tuple[TxBuilder | None, bool]:
+        """The transaction the message belongs to (None if it has none) and whether it is
+        a retransmission."""
+        sip = message.sip
+        if sip.is_request:
+            return self._request(message)
+        return self._response(message)
+
+    # ------------------------------------------------------------------ requests
+
+    def _request(self, message: Message) -> tuple[TxBuilder | None, bool]:
+        sip = message.sip
+        method = sip.method or "?"
+        tx: TxBuilder | None = None
+        if method == "ACK":
+            tx = self._ack_for_non_2xx(sip)
+            if tx is not None:
+                return tx, self._add_request_copy(tx, message, ack=True)
+        found = transaction_key(sip, method)
+        if found is None:
+            # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
+            # by where it travelled, so that its copies still count as retransmissions.
+            key = f"novia|{message.src}|{message.dst}|{sip.call_id}|{sip.cseq}|{method}"
+            rfc2543 = True
+        else:
+            key, rfc2543 = found
+        index = self._by_key.get(key)
+        if index is not None:
+            tx = self.transactions[index]
+            # RFC 2543 matching also needs the Request-URI to be equal (section 17.2.3).
+            if not (rfc2543 and tx.request_uri != sip.request_uri):
+                return tx, self._add_request_copy(tx, message)
+        tx = self._new(message, key, method, rfc2543)
+        return tx, False
+
+    def _ack_for_non_2xx(self, sip: SipMessage) -> TxBuilder | None:
+        """RFC 3261 section 17.1.1.3 / 17.2.3: the ACK for a non-2xx final response carries
+        the INVITE's branch and belongs to the INVITE transaction."""
+        found = transaction_key(sip, "INVITE")
+        if found is None:
+            return None
+        key, rfc2543 = found
+        index = self._by_key.get(key)
+        if index is None:
+            return None
+        tx = self.transactions[index]
+        if tx.final_status is None or 200 <= tx.final_status < 300:
+            return None  # an ACK for a 2xx is not part of the INVITE transaction (17.1.1.3)
+        if rfc2543 and (tx.request_uri != sip.request_uri or tx.final_to_tag != sip.to_tag):
+            return None  # RFC 2543 ACK: Request-URI and To tag of the response must match
+        return tx
+
+    def _add_request_copy(self, tx: TxBuilder, message: Message, ack: bool = False) -> bool:
+        sip = message.sip
+        tx.messages.append(message.index)
+        signature = ("req", message.src, message.dst, sip.method, sip.request_uri)
+        if signature in tx.seen:
+            tx.retransmissions += 1
+            return True
+        tx.seen.add(signature)
+        if ack:
+            tx.apply(Event.ACK)
+        return False
+
+    def _new(self, message: Message, key: str, method: str, rfc2543: bool) -> TxBuilder:
+        sip = message.sip
+        tx = TxBuilder(
+            id=len(self.transactions),
+            key=key,
+            method=method,
+            call_id=sip.call_id,
+            cseq=sip.cseq.number if sip.cseq else None,
+            branch=sip.branch,
+            client=message.src,
+            server=message.dst,
+            request=message.index,
+            start_ns=message.ts_ns,
+            # An ACK for a 2xx has no transaction in the RFC (17.1.1.3): nothing to wait for.
+            state=(
+                S.CALLING
+                if method == "INVITE"
+                else S.TERMINATED
+                if method == "ACK"
+                else S.TRYING
+            ),
+            rfc2543=rfc2543,
+            request_uri=sip.request_uri,
+            from_uri=sip.from_.uri if sip.from_ else None,
+            to_uri=sip.to.uri if sip.to else None,
+            from_tag=sip.from_tag,
+            to_tag=sip.to_tag,
+        )
+        tx.messages.append(message.index)
+        tx.seen.add(("req", message.src, message.dst, sip.method, sip.request_uri))
+        self.transactions.append(tx)
+        self._by_key[key] = tx.id
+        if method == "CANCEL":
+            tx.cancels = self._cancelled_invite(sip)
+        return tx
+
+    def _cancelled_invite(self, sip: SipMessage) -> int | None:
+        """RFC 3261 section 9.2: the CANCEL matches the INVITE with the same top Via branch
+        and sent-by (or, for RFC 2543 peers, the same Request-URI, Call-ID, From tag, CSeq
+        number and top Via)."""
+        found = transaction_key(sip, "INVITE")
+        if found is None:
+            return None
+        index = self._by_key.get(found[0])
+        if index is None:
+            return None
+        if found[1] and self.transactions[index].request_uri != sip.request_uri:
+            return None
+        return index
+
+    # ------------------------------------------------------------------ responses
+
+    def _response(self, message: Message) -> tuple[TxBuilder | None, bool]:
+        sip = message.sip
+        found = transaction_key(sip, sip.cseq_method or "?")
+        index = self._by_key.get(found[0]) if found else None
+        if index is None or sip.status is None:
+            self.orphan_responses += 1
+            return None, False
+        tx = self.transactions[index]
+        tx.messages.append(message.index)
+        # A response retransmission repeats the same status from the same side on the same hop;
+        # the To tag keeps the answers of different forks (same status) apart.
+        signature = ("resp", message.src, message.dst, sip.status, sip.reason, sip.to_tag)
+        if signature in tx.seen:
+            tx.retransmissions += 1
+            return tx, True
+        tx.seen.add(signature)
+        status = sip.status
+        tx.responses.append(ResponseSeen(status, message.ts_ns, message.index, sip.to_tag))
+        if status < 200:
+            if tx.first_provisional_ns is None:
+                tx.first_provisional_ns = message.ts_ns
+        elif tx.final_status is None:
+            tx.final_status = status
+            tx.final_ns = message.ts_ns
+            tx.final_to_tag = sip.to_tag
+        tx.apply(response_event(status))
+        return tx, False

@@ -1,0 +1,124 @@
+"""Registration attempts: challenges across a new Call-ID, refreshes, deregistrations."""
+
+from __future__ import annotations
+
+from sipladder.model import RegistrationKind as K
+from sipladder.model import RegistrationState as St
+from tests.correlate.sipflow import Flow, ms, name_addr
+
+UE, P, IC, S = "10.0.0.1", "10.0.0.10", "10.0.0.11", "10.0.0.12"
+AOR = "sip:tom@telcomx.tel.com"
+CONTACT = (name_addr("sip:[4444::2:3:4:5]", expires="600000"),)
+
+
+def register(f: Flow, at: float, branch: str, call_id: str, cseq: int, from_tag: str,
+             contacts=CONTACT, expires: int | None = None, src: str = UE, dst: str = P):  # type: ignore[no-untyped-def]
+    return f.request("REGISTER", at, src, dst, branch=branch, call_id=call_id, cseq=cseq,
+                     from_tag=from_tag, uri="sip:telcomx.tel.com", from_uri=AOR, to_uri=AOR,
+                     contacts=contacts, expires=expires)
+
+
+def seed_registration() -> Flow:
+    """The seed article's flow, UE -> P-CSCF -> I-CSCF -> S-CSCF, times in ms:
+
+    REGISTER #1 (Call-ID ...aj11) leaves UE at 0, P at 5, I at 12; S answers 401 at 20,
+    back at I's hop 20, P's hop 24, UE 30. REGISTER #2 (new Call-ID ...aj22, new From tag,
+    new branch) leaves UE at 100, P 105, I 112; 200 at 140, 146, UE 150.
+    """
+    f = Flow()
+    r0 = register(f, 0, "z9hG4bKxo93sle", "apb304a94sslfeiasle93aj11", 25, "pohjaxx")
+    r1 = f.forward(r0, 5, P, IC, branch="z9hG4bKp1")
+    r2 = f.forward(r1, 12, IC, S, branch="z9hG4bKi1")
+    f.response(401, 20, r2, to_tag="s1")
+    f.response(401, 24, r1, to_tag="s1")
+    f.response(401, 30, r0, to_tag="s1")
+    q0 = register(f, 100, "z9hG4bKu2x9s7", "apb304a94sslfaser2le93aj22", 47, "6e87wa9")
+    q1 = f.forward(q0, 105, P, IC, branch="z9hG4bKp2")
+    q2 = f.forward(q1, 112, IC, S, branch="z9hG4bKi2")
+    granted = (name_addr("sip:[4444::2:3:4:5]", expires="600000"),)
+    f.response(200, 140, q2, to_tag="kotimaex", contacts=granted)
+    f.response(200, 146, q1, to_tag="kotimaex", contacts=granted)
+    f.response(200, 150, q0, to_tag="kotimaex", contacts=granted)
+    return f
+
+
+def test_challenge_round_trip_with_new_call_id_is_one_attempt() -> None:
+    c = seed_registration().correlation
+    (reg,) = c.registrations
+    assert reg.aor == AOR and reg.contact == "sip:[4444::2:3:4:5]"
+    assert reg.call_ids == ("apb304a94sslfeiasle93aj11", "apb304a94sslfaser2le93aj22")
+    assert reg.challenged and reg.final_status == 200
+    assert reg.state is St.REGISTERED and reg.kind is K.INITIAL
+    assert ms(reg.delay_ns) == 150  # first REGISTER leaving UE to the 200 arriving at UE
+    assert reg.expires == 600000
+    assert len(reg.transactions) == 6  # 2 REGISTERs x 3 hops
+    assert reg.messages == tuple(range(12))
+    assert ms(reg.end_ns - reg.start_ns) == 150
+    assert c.calls == ()  # a registration is no call
+
+
+def test_registration_per_hop_times() -> None:
+    c = seed_registration().correlation
+    hops = [t for t in c.transactions if t.call_id.endswith("22")]
+    assert [ms(t.final_ns - t.start_ns) for t in hops] == [50, 41, 28]
+
+
+def test_refresh_and_deregistration_are_recognised() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a")
+    f.response(200, 10, r, to_tag="s", contacts=(name_addr("sip:[4444::2:3:4:5]", expires="3600"),))
+    r = register(f, 3_000_000, "z9hG4bK2", "c1", 2, "a")
+    f.response(200, 3_000_012, r, to_tag="s")
+    r = register(f, 4_000_000, "z9hG4bK3", "c1", 3, "a",
+                 contacts=(name_addr("sip:[4444::2:3:4:5]", expires="0"),))
+    f.response(200, 4_000_009, r, to_tag="s")
+    first, refresh, dereg = f.correlation.registrations
+    assert (first.kind, refresh.kind, dereg.kind) == (K.INITIAL, K.REFRESH, K.DEREGISTRATION)
+    assert first.expires == 3600  # granted by the registrar (10.3 step 8), not asked 600000
+    assert refresh.expires == 600000  # the 200 lists no binding: what was asked
+    assert dereg.expires == 0 and dereg.state is St.DEREGISTERED
+    assert [ms(r.delay_ns) for r in (first, refresh, dereg)] == [10, 12, 9]
+    assert not any(r.challenged for r in (first, refresh, dereg))
+
+
+def test_deregistration_by_expires_header_and_star() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a", contacts=(name_addr("*"),), expires=0)
+    f.response(200, 10, r, to_tag="s")
+    (reg,) = f.correlation.registrations
+    assert reg.kind is K.DEREGISTRATION and reg.contact == "*"
+
+
+def test_query_without_contact() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a", contacts=())
+    f.response(200, 10, r, to_tag="s")
+    (reg,) = f.correlation.registrations
+    assert reg.kind is K.QUERY and reg.contact is None
+
+
+def test_failed_and_incomplete_registrations() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a")
+    f.response(401, 10, r, to_tag="s")
+    r = register(f, 20, "z9hG4bK2", "c1", 2, "a")
+    f.response(403, 30, r, to_tag="s")
+    r = register(f, 1000, "z9hG4bK3", "c1", 3, "a")
+    f.again(r, 1500)
+    failed, incomplete = f.correlation.registrations
+    assert failed.state is St.FAILED and failed.final_status == 403 and failed.challenged
+    assert failed.delay_ns is None  # no 2xx: the delay did not happen
+    assert incomplete.state is St.INCOMPLETE and incomplete.final_status is None
+    assert incomplete.end_ns is None
+
+
+def test_different_contacts_are_different_registrations() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a")
+    f.response(401, 10, r, to_tag="s")
+    other = (name_addr("sip:tom@10.9.9.9"),)
+    r = register(f, 20, "z9hG4bK2", "c2", 1, "b", contacts=other)
+    f.response(200, 30, r, to_tag="s")
+    a, b = f.correlation.registrations
+    assert a.state is St.FAILED and a.final_status == 401
+    assert b.contact == "sip:tom@10.9.9.9" and not b.challenged

@@ -1,0 +1,307 @@
+"""RFC 3261 section 17 matching rules, one test each, on hand-built flows."""
+
+from __future__ import annotations
+
+import pytest
+
+from sipladder.correlate import Correlator
+from sipladder.correlate.transactions import INVITE_MACHINE, NON_INVITE_MACHINE, Event
+from sipladder.model import TransactionState as S
+from tests.correlate.sipflow import Flow, ms
+
+A, B = "10.0.0.1", "10.0.0.2"
+
+
+def test_invite_and_its_responses_form_one_transaction() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(100, 10, inv)
+    f.response(180, 50, inv, to_tag="t1")
+    f.response(200, 300, inv, to_tag="t1")
+    (tx,) = f.correlation.transactions
+    assert tx.method == "INVITE"
+    assert tx.messages == (0, 1, 2, 3)
+    assert tx.state is S.TERMINATED  # 17.1.1.2: a 2xx ends the INVITE transaction
+    assert tx.final_status == 200
+    assert ms(tx.first_provisional_ns - tx.start_ns) == 10
+    assert ms(tx.final_ns - tx.start_ns) == 300
+    assert str(tx.client) == "10.0.0.1:5060" and str(tx.server) == "10.0.0.2:5060"
+    assert [r.status for r in tx.responses] == [100, 180, 200]
+    assert not tx.rfc2543
+
+
+def test_non_invite_goes_trying_proceeding_completed() -> None:
+    f = Flow()
+    opt = f.request("OPTIONS", 0, A, B, branch="z9hG4bKo")
+    lone = f.request("OPTIONS", 1, A, B, branch="z9hG4bKlone", cseq=2)
+    f.response(100, 2, opt)
+    f.response(200, 3, opt, to_tag="x")
+    first, second = f.correlation.transactions
+    assert first.state is S.COMPLETED
+    assert second.state is S.TRYING and second.final_status is None
+    assert second.request == lone.index
+
+
+def test_ack_for_non_2xx_belongs_to_the_invite_transaction() -> None:
+    # 17.1.1.3: the ACK for a 3xx-6xx carries the INVITE's branch; 17.2.1: -> Confirmed.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(486, 20, inv, to_tag="t1")
+    f.request("ACK", 21, A, B, branch="z9hG4bK1", to_tag="t1", cseq_method="ACK")
+    (tx,) = f.correlation.transactions
+    assert tx.messages == (0, 1, 2)
+    assert tx.state is S.CONFIRMED
+    assert tx.final_status == 486
+
+
+def test_ack_for_2xx_is_not_part_of_the_invite_transaction() -> None:
+    # 17.1.1.3 / 13.2.2.4: the ACK for a 2xx is a new request with its own branch.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(200, 20, inv, to_tag="t1")
+    f.request("ACK", 21, A, B, branch="z9hG4bK2", to_tag="t1")
+    invite, ack = f.correlation.transactions
+    assert invite.messages == (0, 1) and invite.state is S.TERMINATED
+    assert ack.method == "ACK" and ack.messages == (2,)
+    assert ack.dialog == invite.dialog is not None
+
+
+def test_ack_for_2xx_reusing_the_invite_branch_still_is_not_in_the_invite_transaction() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(200, 20, inv, to_tag="t1")
+    f.request("ACK", 21, A, B, branch="z9hG4bK1", to_tag="t1")
+    invite, ack = f.correlation.transactions
+    assert invite.messages == (0, 1)
+    assert ack.method == "ACK"
+
+
+def test_cancel_is_its_own_transaction_linked_to_the_invite() -> None:
+    # 9.1: the CANCEL copies the INVITE's top Via (branch); 9.2 / 17.2.3 match it by method.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(180, 10, inv, to_tag="t1")
+    cancel = f.request("CANCEL", 100, A, B, branch="z9hG4bK1")
+    f.response(200, 110, cancel)
+    f.response(487, 111, inv, to_tag="t1")
+    f.request("ACK", 112, A, B, branch="z9hG4bK1", to_tag="t1", cseq_method="ACK")
+    invite, can = f.correlation.transactions
+    assert can.method == "CANCEL" and can.cancels == invite.id
+    assert can.messages == (2, 3) and can.final_status == 200
+    assert invite.messages == (0, 1, 4, 5) and invite.final_status == 487
+    assert invite.state is S.CONFIRMED
+
+
+def test_same_branch_from_another_sent_by_is_another_transaction() -> None:
+    # 17.2.3: branch AND sent-by must match (two clients may pick the same branch).
+    f = Flow()
+    f.request("OPTIONS", 0, A, B, branch="z9hG4bKsame")
+    f.request("OPTIONS", 1, "10.0.0.3", B, branch="z9hG4bKsame")
+    assert len(f.correlation.transactions) == 2
+
+
+def test_same_branch_other_method_is_another_transaction() -> None:
+    f = Flow()
+    f.request("REGISTER", 0, A, B, branch="z9hG4bKsame")
+    f.request("OPTIONS", 1, A, B, branch="z9hG4bKsame")
+    assert [t.method for t in f.correlation.transactions] == ["REGISTER", "OPTIONS"]
+
+
+def test_response_is_matched_by_cseq_method() -> None:
+    # 17.1.3: branch + CSeq method; a 200 to the CANCEL is not an answer to the INVITE.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    cancel = f.request("CANCEL", 5, A, B, branch="z9hG4bK1")
+    f.response(200, 6, cancel)
+    invite, can = f.correlation.transactions
+    assert invite.final_status is None and invite.state is S.CALLING
+    assert can.final_status == 200
+    assert inv.index == invite.request
+
+
+# --------------------------------------------------------------------------- RFC 2543
+
+
+def test_rfc2543_fallback_matches_without_magic_cookie() -> None:
+    # 17.2.3, last paragraphs: no z9hG4bK -> Request-URI, tags, Call-ID, CSeq and top Via.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="oldbranch")
+    f.response(180, 10, inv, to_tag="t1")
+    f.response(486, 20, inv, to_tag="t1")
+    f.request("ACK", 21, A, B, branch="oldbranch", to_tag="t1", cseq_method="ACK")
+    (tx,) = f.correlation.transactions
+    assert tx.rfc2543
+    assert tx.messages == (0, 1, 2, 3)
+    assert tx.state is S.CONFIRMED
+
+
+def test_rfc2543_without_any_branch() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch=None)
+    f.response(200, 10, inv, to_tag="t1")
+    (tx,) = f.correlation.transactions
+    assert tx.rfc2543 and tx.final_status == 200
+
+
+def test_rfc2543_different_cseq_is_a_different_transaction() -> None:
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch=None, cseq=1)
+    f.request("INVITE", 5, A, B, branch=None, cseq=2)
+    assert len(f.correlation.transactions) == 2
+
+
+def test_rfc2543_different_request_uri_is_a_different_transaction() -> None:
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch=None, uri="sip:bob@b.example")
+    f.request("INVITE", 5, A, B, branch=None, uri="sip:carol@b.example")
+    assert len(f.correlation.transactions) == 2
+
+
+def test_rfc2543_ack_with_another_to_tag_is_not_in_the_invite_transaction() -> None:
+    # 17.2.3: "the To tag of the ACK matches the To tag of the response sent".
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch=None)
+    f.response(486, 20, inv, to_tag="t1")
+    f.request("ACK", 21, A, B, branch=None, to_tag="other", cseq_method="ACK")
+    invite, ack = f.correlation.transactions
+    assert invite.state is S.COMPLETED
+    assert ack.method == "ACK"
+
+
+def test_rfc2543_cancel_is_linked_to_its_invite() -> None:
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch=None)
+    f.request("CANCEL", 5, A, B, branch=None)
+    invite, cancel = f.correlation.transactions
+    assert cancel.cancels == invite.id and cancel.rfc2543
+
+
+# --------------------------------------------------------------------------- retransmissions
+
+
+def test_request_retransmission_is_marked_and_does_not_move_the_start() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.again(inv, 500)  # Timer A (17.1.1.2)
+    f.again(inv, 1500)
+    f.response(180, 1600, inv, to_tag="t1")
+    c = f.correlation
+    (tx,) = c.transactions
+    assert tx.retransmissions == 2
+    assert [link.retransmission for link in c.links] == [False, True, True, False]
+    assert tx.start_ns == inv.ts_ns
+    assert ms(tx.first_provisional_ns - tx.start_ns) == 1600
+
+
+def test_response_retransmission_is_marked() -> None:
+    # 13.3.1.4: the UAS core retransmits the 2xx until the ACK arrives.
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    ok = f.response(200, 10, inv, to_tag="t1")
+    f.again(ok, 510)
+    c = f.correlation
+    assert c.transactions[0].retransmissions == 1
+    assert c.links[2].retransmission
+    assert [r.ts_ns for r in c.transactions[0].responses] == [ok.ts_ns]
+
+
+def test_same_status_from_two_forks_is_not_a_retransmission() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(180, 10, inv, to_tag="fork1")
+    f.response(180, 12, inv, to_tag="fork2")
+    c = f.correlation
+    assert c.transactions[0].retransmissions == 0
+    assert len(c.transactions[0].responses) == 2
+
+
+def test_ack_for_non_2xx_retransmission() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(486, 10, inv, to_tag="t1")
+    ack = f.request("ACK", 11, A, B, branch="z9hG4bK1", to_tag="t1", cseq_method="ACK")
+    f.response(486, 510, inv, to_tag="t1")  # the ACK was lost: the UAS sends the 486 again
+    f.again(ack, 511)
+    c = f.correlation
+    assert c.transactions[0].retransmissions == 2
+    assert [link.retransmission for link in c.links] == [False, False, False, True, True]
+
+
+def test_same_request_on_another_hop_is_not_a_retransmission() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.forward(inv, 5, B, "10.0.0.3", branch="z9hG4bKp")
+    c = f.correlation
+    assert len(c.transactions) == 2
+    assert not any(link.retransmission for link in c.links)
+
+
+def test_orphan_response_is_counted() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.messages.clear()
+    f.response(200, 10, inv, to_tag="t")
+    c = f.correlation
+    assert c.transactions == () and c.orphan_responses == 1
+    assert c.links[0].transaction is None
+
+
+def test_request_without_via_still_gets_a_transaction() -> None:
+    f = Flow()
+    inv = f.request("OPTIONS", 0, A, B, branch="z9hG4bK1")
+    from dataclasses import replace
+
+    f.messages[0] = replace(inv, sip=replace(inv.sip, vias=()))
+    f.again(f.messages[0], 500)
+    c = f.correlation
+    assert len(c.transactions) == 1 and c.transactions[0].retransmissions == 1
+
+
+# --------------------------------------------------------------------------- state tables
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ([], S.CALLING),
+        ([Event.PROVISIONAL], S.PROCEEDING),
+        ([Event.PROVISIONAL, Event.SUCCESS], S.TERMINATED),
+        ([Event.SUCCESS], S.TERMINATED),
+        ([Event.FAILURE], S.COMPLETED),
+        ([Event.PROVISIONAL, Event.FAILURE, Event.ACK], S.CONFIRMED),
+        ([Event.SUCCESS, Event.PROVISIONAL], S.TERMINATED),  # late 1xx changes nothing
+    ],
+    ids=["none", "1xx", "1xx-2xx", "2xx", "non-2xx", "non-2xx-ack", "late-1xx"],
+)
+def test_invite_state_table(events: list[Event], expected: S) -> None:
+    state = S.CALLING
+    for event in events:
+        state = INVITE_MACHINE.get((state, event), state)
+    assert state is expected
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ([], S.TRYING),
+        ([Event.PROVISIONAL], S.PROCEEDING),
+        ([Event.SUCCESS], S.COMPLETED),
+        ([Event.PROVISIONAL, Event.FAILURE], S.COMPLETED),
+    ],
+    ids=["none", "1xx", "2xx", "1xx-failure"],
+)
+def test_non_invite_state_table(events: list[Event], expected: S) -> None:
+    state = S.TRYING
+    for event in events:
+        state = NON_INVITE_MACHINE.get((state, event), state)
+    assert state is expected
+
+
+def test_feed_returns_the_links_at_once() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    correlator = Correlator()
+    first = correlator.feed(inv)
+    second = correlator.feed(f.again(inv, 500))
+    assert first.transaction == second.transaction == 0
+    assert second.retransmission and not first.retransmission
