@@ -1,16 +1,547 @@
-"""Bytes to :class:`~sipladder.model.SipMessage`: a lenient parser that records anomalies."""
+"""Bytes to :class:`~sipladder.model.SipMessage`: a lenient parser that records anomalies.
+
+RFC 3261 sections 7 (message format), 20 (header fields) and 25 (grammar). The parser
+accepts what real traffic sends (LF-only line ends, folded headers, compact names, any
+case, missing Content-Length on datagrams, leading keep-alive CRLFs) and records an
+:class:`~sipladder.model.Anomaly` for every rule a message breaks. It raises
+:class:`~sipladder.errors.SipParseError` only when the bytes are not SIP at all, and never
+anything else.
+
+Speed matters (hundreds of thousands of messages per capture): the header section is
+decoded once, split once, and only the headers correlation needs are parsed; their parsed
+values are memoised by text, because Via, From, To, Contact and Route values repeat across
+the messages of a transaction and dialog (the records are immutable, so sharing is safe).
+"""
 
 from __future__ import annotations
 
-from sipladder.model import SipMessage
+from sipladder.errors import SipParseError
+from sipladder.model import Anomaly, CSeq, MessageKind, NameAddr, SdpSession, SipMessage, Via
+from sipladder.sip import grammar as g
+from sipladder.sip.anomalies import anomaly, closest
+from sipladder.sip.headers import (
+    _CANONICAL,
+    KNOWN_HEADERS,
+    KNOWN_LOWER,
+    LIST_HEADERS,
+    SINGLE_HEADERS,
+    canonical_name,
+    split_commas,
+    split_params,
+)
+from sipladder.sip.sdp import content_type_param, media_type, multipart_parts, parse_sdp
+
+#: RFC 3261 methods and the extension methods of RFC 2976 (INFO), 3262 (PRACK),
+#: 3311 (UPDATE), 6665 (SUBSCRIBE, NOTIFY), 3515 (REFER), 3428 (MESSAGE), 3903 (PUBLISH).
+KNOWN_METHODS: tuple[str, ...] = (
+    "INVITE", "ACK", "OPTIONS", "BYE", "CANCEL", "REGISTER", "INFO", "PRACK", "UPDATE",
+    "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH",
+)  # fmt: skip
+_KNOWN_METHODS = frozenset(KNOWN_METHODS)
+
+#: RFC 3261 section 8.1.1 (requests) and 8.2.6.2 (responses copy them): mandatory headers.
+_MANDATORY_REQUEST = (
+    ("To", "8.1.1.2"), ("From", "8.1.1.3"), ("CSeq", "8.1.1.5"), ("Call-ID", "8.1.1.4"),
+    ("Max-Forwards", "8.1.1.6"), ("Via", "8.1.1.7"),
+)  # fmt: skip
+_MANDATORY_RESPONSE = (
+    ("To", "8.2.6.2"), ("From", "8.2.6.2"), ("CSeq", "8.2.6.2"), ("Call-ID", "8.2.6.2"),
+    ("Via", "8.2.6.2"),
+)  # fmt: skip
+
+#: Headers whose values go into the eager fields of SipMessage (or into checks).
+_EAGER = frozenset(
+    {
+        "Call-ID", "CSeq", "From", "To", "Via", "Contact", "Route", "Record-Route",
+        "Max-Forwards", "Expires", "Content-Type", "Content-Length",
+    }
+)  # fmt: skip
+
+_MAX_CSEQ = 2**31  # RFC 3261 section 8.1.1.5: the sequence number MUST be less than 2**31
+_MAX_CONTENT_LENGTH = 1 << 31  # anything larger is hostile or broken
+
+_CACHE_LIMIT = 8192
+_MISSING = object()
+# value text -> (record or None, why-invalid or None); bounded, cleared when full
+_VIA_CACHE: dict[str, tuple[Via | None, str | None]] = {}
+_ADDR_CACHE: dict[str, tuple[NameAddr | None, str | None]] = {}
+# unknown header name -> anomaly (or None): the edit-distance search runs once per name
+_NAME_CHECK_CACHE: dict[str, Anomaly | None] = {}
 
 
 def looks_like_sip(data: bytes) -> bool:
     """True when the payload starts with a SIP request line or ``SIP/2.0`` status line
     (after any CRLF keep-alives). Cheap: called on every payload of the capture."""
-    raise NotImplementedError
+    if data[:1] in (b"\r", b"\n"):
+        data = data[:600].lstrip(b"\r\n")
+    if not data:
+        return False
+    head = data[:512]
+    if head[:3].upper() == b"SIP":
+        return g.LOOKS_STATUS_B.match(head) is not None
+    return g.LOOKS_REQUEST_B.match(head) is not None
 
 
 def parse_message(data: bytes) -> SipMessage:
     """Parse one message; raise :class:`~sipladder.errors.SipParseError` if it is not SIP at all."""
-    raise NotImplementedError
+    try:
+        return _parse(data)
+    except SipParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: only SipParseError escapes
+        raise SipParseError(f"internal error: {type(exc).__name__}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- header values
+
+
+def parse_via(value: str) -> Via | None:
+    """One via-parm (RFC 3261 section 20.42), or None when it cannot be read."""
+    return _via(value)[0]
+
+
+def _via(value: str) -> tuple[Via | None, str | None]:
+    hit = _VIA_CACHE.get(value, _MISSING)
+    if hit is not _MISSING:
+        return hit  # type: ignore[return-value]
+    m = g.VIA_PARM.match(value)
+    result: tuple[Via | None, str | None]
+    if m is None:
+        result = (None, "not a via-parm")
+    else:
+        host = m["host"]
+        if host[:1] == "[":
+            host = host[1:-1]
+        port = m["port"]
+        result = (
+            Via(
+                f"{m['name']}/{m['version']}",
+                m["transport"].upper(),
+                host,
+                int(port) if port is not None and len(port) <= 6 else None,
+                split_params(m["params"]),
+            ),
+            None,
+        )
+    if len(_VIA_CACHE) >= _CACHE_LIMIT:
+        _VIA_CACHE.clear()
+    _VIA_CACHE[value] = result
+    return result
+
+
+def _unquote(quoted: str) -> str:
+    inner = quoted[1:-1]
+    if "\\" not in inner:
+        return inner
+    out = []
+    i = 0
+    while i < len(inner):
+        ch = inner[i]
+        if ch == "\\" and i + 1 < len(inner):
+            i += 1
+            ch = inner[i]
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def parse_name_addr(value: str) -> NameAddr | None:
+    """A name-addr or addr-spec with header parameters (RFC 3261 section 20.10)."""
+    return _name_addr(value)[0]
+
+
+def _name_addr(value: str) -> tuple[NameAddr | None, str | None]:
+    hit = _ADDR_CACHE.get(value, _MISSING)
+    if hit is not _MISSING:
+        return hit  # type: ignore[return-value]
+    result: tuple[NameAddr | None, str | None]
+    why: str | None = None
+    if "<" in value:
+        m = g.NAME_ADDR.match(value)
+        if m is None:
+            result = (None, "unbalanced quotes or angle brackets")
+        else:
+            quoted = m["quoted"]
+            if quoted is not None:
+                display: str | None = _unquote(quoted)
+            else:
+                display = m["plain"].strip() or None
+                if display is not None and '"' in display:
+                    why = "unbalanced quotes in the display name"
+            uri = m["uri"].strip()
+            if why is None and not g.URI.match(uri):
+                why = "not scheme:rest without whitespace"
+            result = (NameAddr(display, uri, split_params(m["params"])), why)
+    else:
+        m = g.ADDR_SPEC.match(value)
+        if m is None or not m["uri"]:
+            result = (None, "empty")
+        else:
+            uri = m["uri"]
+            params = m["params"]
+            if uri != "*" and not g.URI.match(uri):
+                why = "not scheme:rest without whitespace"
+            if params and params[0] != ";":
+                # text after the URI that is not a parameter: a display name without <>
+                why = why or "display name without angle brackets"
+            result = (NameAddr(None, uri, split_params(params)), why)
+    if len(_ADDR_CACHE) >= _CACHE_LIMIT:
+        _ADDR_CACHE.clear()
+    _ADDR_CACHE[value] = result
+    return result
+
+
+def _check_header_name(name: str) -> Anomaly | None:
+    """Anomaly for an unknown header name that is a typo or a doubled known name."""
+    hit = _NAME_CHECK_CACHE.get(name, _MISSING)
+    if hit is not _MISSING:
+        return hit  # type: ignore[return-value]
+    result: Anomaly | None = None
+    if not g.HEADER_NAME.match(name):
+        result = anomaly("header-name-invalid", name=name)
+    else:
+        lower = name.lower()
+        n = len(name)
+        half = (n - 1) // 2
+        doubled = n % 2 == 1 and name[half] == "-" and lower[:half] == lower[half + 1 :]
+        if doubled and lower[:half] in KNOWN_LOWER:  # Route-Route
+            suggestion = canonical_name(name[:half])
+            result = anomaly("header-duplicated-name", name=name, suggestion=suggestion)
+        elif n >= 5:
+            near = closest(name, KNOWN_HEADERS, 2)
+            if near is not None and near.lower() != lower:
+                result = anomaly("header-unknown-misspelled", name=name, suggestion=near)
+    if len(_NAME_CHECK_CACHE) >= _CACHE_LIMIT:
+        _NAME_CHECK_CACHE.clear()
+    _NAME_CHECK_CACHE[name] = result
+    return result
+
+
+def _int_or_none(value: str) -> int | None:
+    value = value.strip()
+    if value.isdigit() and value.isascii() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _parse(data: bytes) -> SipMessage:
+    if not isinstance(data, bytes):
+        if isinstance(data, bytearray | memoryview):
+            data = bytes(data)
+        else:
+            raise SipParseError(f"expected bytes, got {type(data).__name__}")
+    n = len(data)
+    start = 0
+    if data[:1] in (b"\r", b"\n"):  # CRLF keep-alives before the message (RFC 5626 4.4.1)
+        start = n - len(data.lstrip(b"\r\n"))
+        if start >= n:
+            raise SipParseError("only keep-alive line breaks", 0)
+    anomalies: list[Anomaly] = []
+
+    # RFC 3261 7: the header section ends with an empty line. b"\n\r\n" also matches the
+    # CRLF CRLF case (one byte later); b"\n\n" catches LF-only messages.
+    crlf = data.find(b"\n\r\n", start)
+    lf = data.find(b"\n\n", start, crlf if crlf >= 0 else n)
+    if lf >= 0:
+        head_end, body_start = lf, lf + 2
+    elif crlf >= 0:
+        head_end, body_start = crlf, crlf + 3
+    else:
+        head_end = body_start = n
+        anomalies.append(anomaly("headers-unterminated"))
+    head = data[start:head_end]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        anomalies.append(anomaly("header-non-utf8", offset=start + exc.start))
+        text = head.decode("utf-8", "replace")
+    if "\x00" in text:
+        anomalies.append(anomaly("nul-byte", offset=start + text.index("\x00")))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    elif "\n" in text:
+        anomalies.append(anomaly("line-ending-lf"))
+    if "\n " in text or "\n\t" in text:
+        # RFC 3261 7.3.1: a header line may continue on lines starting with whitespace
+        text = g.FOLD.sub(" ", text)
+    lines = text.split("\n")
+    first = lines[0].strip()
+
+    # ---- start line: RFC 3261 7.1 Request-Line / 7.2 Status-Line
+    method: str | None = None
+    request_uri: str | None = None
+    status: int | None = None
+    reason: str | None = None
+    version: str
+    kind: MessageKind
+    m = g.STATUS_LINE.match(first) if first[:3].upper() == "SIP" else None
+    if m is not None:
+        kind = MessageKind.RESPONSE
+        version = m["version"]
+        code = m["status"]
+        status = int(code) if len(code) <= 9 else 10**9
+        reason = m["reason"]
+        if not 100 <= status <= 699 or len(code) != 3:
+            anomalies.append(anomaly("status-invalid", status=code))
+        if not reason:
+            reason = None
+            anomalies.append(anomaly("reason-missing"))
+    else:
+        m = g.REQUEST_LINE.match(first)
+        if m is None or not m["uri"] or (m["version"] is None and not g.SCHEME.match(m["uri"])):
+            # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
+            raise SipParseError(f"not a SIP start line: {first[:80]!r}", start)
+        kind = MessageKind.REQUEST
+        method = m["method"]
+        request_uri = m["uri"]
+        version = m["version"] or ""
+        if not version:
+            anomalies.append(anomaly("version-missing"))
+        if method not in _KNOWN_METHODS:
+            suggestion = closest(method, KNOWN_METHODS, 2)
+            if suggestion is not None:
+                anomalies.append(anomaly("method-misspelled", method=method, suggestion=suggestion))
+            else:
+                anomalies.append(anomaly("method-unknown", method=method))
+        if " " in request_uri or "\t" in request_uri:
+            bad = "it contains whitespace"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad))
+        elif not g.URI.match(request_uri):
+            bad = "expected scheme:rest"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad))
+    if version and version != "SIP/2.0" and version.upper() != "SIP/2.0":
+        anomalies.append(anomaly("version-invalid", version=version))
+
+    # ---- headers: RFC 3261 7.3; one (canonical name, value) pair per value
+    headers: list[tuple[str, str]] = []
+    eager: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            if line.strip():
+                anomalies.append(anomaly("header-malformed", line=line[:80]))
+            continue
+        canon = _CANONICAL.get(name)
+        if canon is None:
+            key = name.strip()
+            canon = _CANONICAL.get(key) or _CANONICAL.get(key.lower())
+            if canon is None:
+                canon = canonical_name(key)
+                found = _check_header_name(key)
+                if found is not None:
+                    anomalies.append(found)
+        value = value.strip()
+        if canon in LIST_HEADERS and "," in value:
+            items = split_commas(value)
+            for item in items:
+                headers.append((canon, item))
+        else:
+            items = [value]
+            headers.append((canon, value))
+        if canon in _EAGER:
+            if canon in eager:
+                eager[canon].extend(items)
+            else:
+                eager[canon] = items
+        if canon in SINGLE_HEADERS:
+            counts[canon] = counts.get(canon, 0) + 1
+    for canon, count in counts.items():
+        if count > 1:
+            anomalies.append(anomaly("header-repeated", name=canon, count=count))
+
+    # ---- mandatory headers: RFC 3261 8.1.1 and 8.2.6.2
+    for name, section in _MANDATORY_REQUEST if method is not None else _MANDATORY_RESPONSE:
+        if name not in eager:
+            anomalies.append(anomaly("header-missing", name=name, section=section))
+
+    # ---- the eager fields
+    call_id: str | None = None
+    values: list[str] | None = eager.get("Call-ID")
+    if values:
+        call_id = values[0]
+        if not call_id:
+            anomalies.append(anomaly("header-value-empty", name="Call-ID"))
+        elif " " in call_id or "\t" in call_id:
+            anomalies.append(anomaly("call-id-invalid", value=call_id))
+
+    cseq: CSeq | None = None
+    values = eager.get("CSeq")
+    if values:
+        m = g.CSEQ.match(values[0])
+        if m is None:
+            anomalies.append(anomaly("cseq-invalid", value=values[0]))
+        else:
+            number = int(m["number"]) if len(m["number"]) <= 30 else _MAX_CSEQ * 2
+            cseq_method = m["method"] or ""
+            cseq = CSeq(number, cseq_method)
+            if number >= _MAX_CSEQ or not cseq_method:
+                anomalies.append(anomaly("cseq-invalid", value=values[0]))
+            if cseq_method.isdigit():
+                anomalies.append(anomaly("cseq-method-is-status", value=values[0]))
+            elif method is not None and cseq_method and cseq_method != method:
+                found = anomaly("cseq-method-mismatch", cseq_method=cseq_method, method=method)
+                anomalies.append(found)
+
+    from_ = to = None
+    values = eager.get("From")
+    if values:
+        from_, why = _name_addr(values[0])
+        if why is not None:
+            anomalies.append(_addr_anomaly("From", values[0], from_, why))
+    values = eager.get("To")
+    if values:
+        to, why = _name_addr(values[0])
+        if why is not None:
+            anomalies.append(_addr_anomaly("To", values[0], to, why))
+
+    vias: tuple[Via, ...] = ()
+    values = eager.get("Via")
+    if values:
+        parsed_vias = []
+        for value in values:
+            via, why = _via(value)
+            if via is None:
+                anomalies.append(anomaly("via-invalid", value=value))
+            else:
+                parsed_vias.append(via)
+        vias = tuple(parsed_vias)
+
+    contacts = _addr_list("Contact", eager, anomalies)
+    routes = _addr_list("Route", eager, anomalies)
+    record_routes = _addr_list("Record-Route", eager, anomalies)
+    if len(contacts) > 0 and any(c.uri == "*" for c in contacts):
+        if len(contacts) > 1 or method != "REGISTER":
+            anomalies.append(anomaly("contact-star-invalid"))
+
+    max_forwards: int | None = None
+    values = eager.get("Max-Forwards")
+    if values:
+        max_forwards = _int_or_none(values[0])
+        if max_forwards is None or max_forwards > 255:
+            anomalies.append(anomaly("max-forwards-invalid", value=values[0]))
+
+    expires: int | None = None
+    values = eager.get("Expires")
+    if values:
+        expires = _int_or_none(values[0])
+        if expires is None:
+            anomalies.append(anomaly("expires-invalid", value=values[0]))
+
+    content_type: str | None = None
+    values = eager.get("Content-Type")
+    if values:
+        content_type = values[0]
+
+    # ---- body: RFC 3261 7.4 and 18.3 (cut by Content-Length; on datagrams, the rest)
+    available = n - body_start
+    content_length: int | None = None
+    values = eager.get("Content-Length")
+    declared: int | None = None
+    if values:
+        text_value = values[0]
+        declared = _int_or_none(text_value)
+        if declared is None or declared > _MAX_CONTENT_LENGTH:
+            anomalies.append(anomaly("content-length-invalid", value=text_value))
+            declared = None
+        else:
+            content_length = declared
+            if len(values) > 1 and any(_int_or_none(v) != declared for v in values[1:]):
+                anomalies.append(anomaly("content-length-invalid", value=", ".join(values)))
+    if declared is None:
+        body = data[body_start:]
+        if body and not values:
+            anomalies.append(anomaly("content-length-missing"))
+    elif declared <= available:
+        body = data[body_start : body_start + declared]
+        if declared < available:
+            extra = data[body_start + declared :]
+            if extra.strip(b"\r\n\t "):
+                anomalies.append(
+                    anomaly("content-length-mismatch", declared=declared, actual=available)
+                )
+    else:
+        body = data[body_start:]
+        anomalies.append(anomaly("content-length-mismatch", declared=declared, actual=available))
+    raw = data[start : body_start + len(body)] if start or body_start + len(body) < n else data
+
+    sdp: SdpSession | None = None
+    if body and content_type is not None:
+        sdp = _find_sdp(content_type, body, anomalies)
+
+    return SipMessage(
+        kind,
+        method,
+        request_uri,
+        status,
+        reason,
+        version,
+        tuple(headers),
+        body,
+        raw,
+        call_id,
+        cseq,
+        from_,
+        to,
+        vias,
+        contacts,
+        routes,
+        record_routes,
+        max_forwards,
+        expires,
+        content_type,
+        content_length,
+        sdp,
+        tuple(anomalies),
+    )
+
+
+def _addr_anomaly(name: str, value: str, addr: NameAddr | None, why: str) -> Anomaly:
+    if addr is None:
+        return anomaly("name-addr-invalid", name=name, value=value)
+    return anomaly("uri-invalid", name=name, uri=addr.uri, why=why)
+
+
+def _addr_list(
+    name: str, eager: dict[str, list[str]], anomalies: list[Anomaly]
+) -> tuple[NameAddr, ...]:
+    values = eager.get(name)
+    if not values:
+        return ()
+    out = []
+    for value in values:
+        addr, why = _name_addr(value)
+        if why is not None:
+            anomalies.append(_addr_anomaly(name, value, addr, why))
+        if addr is not None:
+            out.append(addr)
+    return tuple(out)
+
+
+def _find_sdp(content_type: str, body: bytes, anomalies: list[Anomaly]) -> SdpSession | None:
+    """The SDP of an application/sdp body, or of the first SDP part of a multipart body."""
+    mtype = media_type(content_type)
+    if mtype == "application/sdp":
+        return parse_sdp(body)
+    if mtype.startswith("multipart/"):
+        boundary = content_type_param(content_type, "boundary")
+        if not boundary:
+            anomalies.append(anomaly("multipart-invalid", why="no boundary parameter"))
+            return None
+        try:
+            parts = multipart_parts(body, boundary)
+        except ValueError as exc:
+            anomalies.append(anomaly("multipart-invalid", why=str(exc)))
+            return None
+        for part_headers, content in parts:
+            part_type = media_type(part_headers.get("content-type", "text/plain"))
+            if part_type == "application/sdp":
+                return parse_sdp(content)
+            if part_type.startswith("multipart/"):  # nested multipart (RFC 2046 5.1.7)
+                found = _find_sdp(part_headers["content-type"], content, anomalies)
+                if found is not None:
+                    return found
+    return None
