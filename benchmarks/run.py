@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Time sipladder against sngrep and tshark on the same captures, in the same run.
+
+For each capture, each tool runs ``--rounds`` times (tshark ``--tshark-rounds``,
+as it is slow); the table shows the best wall time, the peak memory (the largest
+resident set of the child and its children, from ``os.wait4`` and a poll of
+``/proc`` that sums a whole process tree, whichever is larger) and the ratios to
+sngrep. Captures are built with ``make_capture.py`` (synth engine, fixed seed)
+unless given with ``--capture``.
+
+The tools:
+
+* ``sipladder``: ``python -m sipladder calls FILE --format json --quiet`` (full
+  analysis; ``--command messages`` for the capture-reading stage alone), output
+  written to a file whose SHA-256 is checked against ``expected-digest.txt`` for the
+  synth captures (so an optimisation that changes the output is caught);
+* ``sngrep``: ``sngrep -N -q -F -l 100000000 -I FILE`` (no interface, no
+  dialog printing, no config file, and a dialog limit above the default 20,000 so
+  that it keeps every call; ``--sngrep-output`` adds ``-O /tmp/x.pcap``);
+* ``tshark``: ``tshark -q -z sip,stat -r FILE``.
+
+Example::
+
+    python benchmarks/run.py --messages 24000,240000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+DIGESTS = HERE / "expected-digest.txt"
+
+
+@dataclass
+class Result:
+    tool: str
+    capture: str
+    walls: list[float] = field(default_factory=list)
+    peaks_kib: list[int] = field(default_factory=list)
+    status: int = 0
+    digest: str | None = None
+    output: Path | None = None
+
+    @property
+    def wall(self) -> float:
+        return min(self.walls)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peaks_kib) / 1024
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident set of ``root`` and all its descendants, KiB, from /proc (0 if gone)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def measure(cmd: list[str], stdout_path: str | None, cwd: Path) -> tuple[float, int, int]:
+    """Run ``cmd``; return (wall seconds, peak KiB, exit status)."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
+    peak_tree = 0
+    done = threading.Event()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=cwd
+    )
+
+    def poll() -> None:
+        nonlocal peak_tree
+        while not done.wait(0.05):
+            peak_tree = max(peak_tree, _tree_rss_kib(proc.pid))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    done.set()
+    poller.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if stdout_path:
+        out.close()  # type: ignore[union-attr]
+    # ru_maxrss is KiB on Linux: the largest single process among the child and its reaped
+    # descendants; the /proc poll catches several processes alive at once.
+    return wall, max(usage.ru_maxrss, peak_tree), proc.returncode
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sipladder_has(command: str) -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-m", "sipladder", command, "--help"], cwd=ROOT, capture_output=True
+    )
+    return probe.returncode == 0
+
+
+def commands(args: argparse.Namespace, capture: str, command: str) -> dict[str, list[str]]:
+    sngrep = ["sngrep", "-N", "-q", "-F", "-l", "100000000", "-I", capture]
+    if args.sngrep_output:
+        sngrep += ["-O", str(Path(tempfile.gettempdir()) / "sipladder-bench-sngrep.pcap")]
+    return {
+        "sipladder": [
+            sys.executable,
+            "-m",
+            "sipladder",
+            command,
+            capture,
+            "--format",
+            "json",
+            "--quiet",
+        ],
+        "sngrep": sngrep,
+        "tshark": ["tshark", "-q", "-z", "sip,stat", "-r", capture],
+    }
+
+
+def synth_capture(messages: int, seed: int) -> Path:
+    path = OUT / f"synth-s{seed}-{messages}.pcap"
+    if not path.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "make_capture.py"),
+                "-n",
+                str(messages),
+                "--seed",
+                str(seed),
+                "-o",
+                str(path),
+            ],
+            check=True,
+        )
+    return path
+
+
+def load_digests() -> dict[str, str]:
+    table: dict[str, str] = {}
+    if DIGESTS.exists():
+        for line in DIGESTS.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                key, digest = line.rsplit(None, 1)
+                table[key] = digest
+    return table
+
+
+def tshark_counts(capture: str) -> dict[str, int]:
+    """Counts computed by tshark, independently of sipladder, for the cross-check."""
+    proc = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            capture,
+            "-Y",
+            "sip",
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "sip.Call-ID",
+            "-e",
+            "sip.Method",
+            "-e",
+            "sip.CSeq.method",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    messages, invite_calls = 0, set()
+    for line in proc.stdout.splitlines():
+        messages += 1
+        call_id, method, _ = (line.split("|") + ["", ""])[:3]
+        if method == "INVITE":
+            invite_calls.add(call_id)
+    return {"messages": messages, "calls": len(invite_calls)}
+
+
+def sipladder_counts(output: Path, command: str) -> dict[str, int]:
+    rows = json.loads(output.read_text())
+    if command == "messages":
+        return {"messages": len(rows)}
+    return {"calls": len(rows)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--messages",
+        default="24000,240000",
+        help="comma-separated synth capture sizes (SIP messages)",
+    )
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--capture",
+        action="append",
+        default=[],
+        help="an existing capture to time instead of synth ones (repeatable)",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tshark-rounds", type=int, default=1)
+    parser.add_argument("--tools", default="sipladder,sngrep,tshark")
+    parser.add_argument(
+        "--command",
+        choices=["auto", "calls", "messages"],
+        default="auto",
+        help="sipladder command (auto: calls once it exists, else messages)",
+    )
+    parser.add_argument(
+        "--sngrep-output",
+        action="store_true",
+        help="let sngrep also write a pcap (-O), as in the issue's command line",
+    )
+    parser.add_argument(
+        "--cross-check",
+        action="store_true",
+        help="compare sipladder's message/call counts with tshark's",
+    )
+    parser.add_argument(
+        "--update-digest",
+        action="store_true",
+        help="record the sipladder output digests (after a cross-check!)",
+    )
+    parser.add_argument("--json", help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+
+    command = args.command
+    if command == "auto":
+        command = "calls" if sipladder_has("calls") else "messages"
+    tools = []
+    for tool in (t for t in args.tools.split(",") if t):
+        if tool != "sipladder" and shutil.which(tool) is None:
+            print(f"run.py: {tool} is not installed; leaving it out", file=sys.stderr)
+        else:
+            tools.append(tool)
+    OUT.mkdir(exist_ok=True)
+    if args.capture:
+        captures = [(c, None) for c in args.capture]
+    else:
+        captures = [
+            (str(synth_capture(int(n), args.seed)), int(n)) for n in args.messages.split(",")
+        ]
+
+    digests = load_digests()
+    results: list[Result] = []
+    failures = 0
+    for capture, n in captures:
+        size = os.path.getsize(capture)
+        print(f"# {capture}: {size / 1e6:.1f} MB", file=sys.stderr)
+        for tool in tools:
+            result = Result(tool, capture)
+            rounds = args.tshark_rounds if tool == "tshark" else args.rounds
+            cmd = commands(args, capture, command)[tool]
+            for r in range(rounds):
+                out = (
+                    str(OUT / f"{Path(capture).stem}.{command}.json")
+                    if tool == "sipladder"
+                    else None
+                )
+                wall, peak, status = measure(cmd, out, ROOT)
+                result.walls.append(wall)
+                result.peaks_kib.append(peak)
+                result.status = result.status or status
+                print(
+                    f"  {tool:9} round {r + 1}: {wall:7.2f} s {peak / 1024:8.1f} MiB"
+                    f" status {status}",
+                    file=sys.stderr,
+                )
+                if out:
+                    result.output = Path(out)
+            if result.output:
+                result.digest = sha256(result.output)
+            results.append(result)
+        sip = next((r for r in results if r.capture == capture and r.tool == "sipladder"), None)
+        if sip and sip.output and sip.status == 0:
+            if args.cross_check and shutil.which("tshark"):
+                theirs = tshark_counts(capture)
+                ours = sipladder_counts(sip.output, command)
+                same = all(ours[k] == theirs[k] for k in ours if k in theirs)
+                print(
+                    f"  cross-check vs tshark: sipladder {ours} tshark {theirs}: "
+                    f"{'OK' if same else 'DIFFERENT'}",
+                    file=sys.stderr,
+                )
+                failures += not same
+            if n is not None:
+                key = f"{command} synth seed={args.seed} messages={n}"
+                if args.update_digest:
+                    digests[key] = sip.digest or ""
+                elif key in digests:
+                    ok = digests[key] == sip.digest
+                    print(
+                        f"  digest {key}: {'OK' if ok else 'CHANGED'} ({sip.digest})",
+                        file=sys.stderr,
+                    )
+                    failures += not ok
+                else:
+                    print(f"  digest {key}: none recorded ({sip.digest})", file=sys.stderr)
+
+    if args.update_digest:
+        lines = [
+            "# sha256 of `sipladder COMMAND CAPTURE --format json --quiet` on synth captures",
+            "# (benchmarks/make_capture.py), recorded by run.py --update-digest after",
+            "# run.py --cross-check agreed with tshark on the counts.",
+        ]
+        lines += [f"{k} {v}" for k, v in sorted(digests.items())]
+        DIGESTS.write_text("\n".join(lines) + "\n")
+
+    print_table(results, command)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps([r.__dict__ | {"output": str(r.output)} for r in results], indent=1)
+        )
+    bad = [r for r in results if r.status != 0]
+    for r in bad:
+        print(f"run.py: {r.tool} exited with status {r.status} on {r.capture}", file=sys.stderr)
+    return 1 if failures or bad else 0
+
+
+def print_table(results: list[Result], command: str) -> None:
+    by_capture: dict[str, dict[str, Result]] = {}
+    for r in results:
+        by_capture.setdefault(r.capture, {})[r.tool] = r
+    print(f"sipladder command: {command}")
+    print(
+        f"{'capture':28} {'tool':9} {'wall s':>8} {'peak MiB':>9} {'wall/sngrep':>11} "
+        f"{'mem/sngrep':>10}"
+    )
+    for capture, tools in by_capture.items():
+        ref = tools.get("sngrep")
+        for tool, r in tools.items():
+            wr = f"{r.wall / ref.wall:11.2f}" if ref else f"{'-':>11}"
+            mr = f"{r.peak_mib / ref.peak_mib:10.2f}" if ref else f"{'-':>10}"
+            print(f"{Path(capture).name:28} {tool:9} {r.wall:8.2f} {r.peak_mib:9.1f} {wr} {mr}")
+    names = list(by_capture)
+    for tool in ("sipladder", "sngrep", "tshark"):
+        series = [by_capture[c][tool] for c in names if tool in by_capture[c]]
+        if len(series) >= 2:
+            growth = " -> ".join(f"{s.wall:.2f}" for s in series)
+            print(f"growth {tool}: {growth} s ({series[-1].wall / series[0].wall:.1f}-fold)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
