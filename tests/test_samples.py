@@ -1,0 +1,371 @@
+"""The bundled sample captures match their construction.
+
+Read with scapy and a few lines of text handling, independently of sipladder's own
+pipeline: these tests check the *data* (message counts, hosts, RFC 3261 details of
+the story, and that each ``*.timings.json`` agrees with the packet timestamps), so
+that the correlation tests built on the samples stand on checked ground.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+from scapy.utils import PcapNgReader, PcapReader
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+@dataclass
+class Datagram:
+    frame: int
+    ts: Decimal
+    src: str
+    dst: str
+    sport: int
+    dport: int
+    text: str
+
+    @property
+    def start(self) -> str:
+        return self.text.split("\r\n", 1)[0]
+
+    @property
+    def head(self) -> str:
+        return self.text.split("\r\n\r\n", 1)[0]
+
+    @property
+    def body(self) -> bytes:
+        return self.text.encode("utf-8").split(b"\r\n\r\n", 1)[1]
+
+    def headers(self, name: str) -> list[str]:
+        out = []
+        for line in self.head.split("\r\n")[1:]:
+            n, _, v = line.partition(":")
+            if n.strip().lower() == name.lower():
+                out.append(v.strip())
+        return out
+
+    def header(self, name: str) -> str:
+        (value,) = self.headers(name)
+        return value
+
+    @property
+    def is_response(self) -> bool:
+        return self.start.startswith("SIP/2.0 ")
+
+    @property
+    def status(self) -> int | None:
+        return int(self.start.split()[1]) if self.is_response else None
+
+    @property
+    def method(self) -> str:
+        return self.header("CSeq").split()[1] if self.is_response else self.start.split()[0]
+
+    @property
+    def label(self) -> str:
+        """``INVITE`` for a request, ``183 INVITE`` for a response."""
+        return f"{self.status} {self.method}" if self.is_response else self.method
+
+
+def read(path: Path) -> list[Datagram]:
+    reader = PcapNgReader if path.suffix == ".pcapng" else PcapReader
+    out = []
+    with reader(str(path)) as packets:
+        for n, pkt in enumerate(packets, 1):
+            assert isinstance(pkt, Ether), f"{path.name} frame {n}: not Ethernet"
+            ip = pkt[IPv6] if IPv6 in pkt else pkt[IP]
+            udp = pkt[UDP]
+            payload = bytes(udp.payload)
+            assert udp.len == 8 + len(payload)
+            out.append(
+                Datagram(
+                    n,
+                    Decimal(str(pkt.time)),
+                    ip.src,
+                    ip.dst,
+                    udp.sport,
+                    udp.dport,
+                    payload.decode("utf-8"),
+                )
+            )
+    return out
+
+
+def timings(name: str) -> dict:
+    return json.loads((SAMPLES / f"{name}.timings.json").read_text(encoding="utf-8"))
+
+
+def ms_between(a: Datagram, b: Datagram) -> float:
+    return float((b.ts - a.ts) * 1000)
+
+
+def counts(datagrams: list[Datagram]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in datagrams:
+        out[d.label] = out.get(d.label, 0) + 1
+    return out
+
+
+# --------------------------------------------------------------------------- every sample
+
+ALL_SAMPLES = sorted(p.name for p in SAMPLES.glob("*.pcap*"))
+
+
+def test_samples_are_there() -> None:
+    assert "ims-tom-jerry.pcapng" in ALL_SAMPLES
+    assert "seed-listings.pcap" in ALL_SAMPLES
+
+
+def test_rebuilding_gives_byte_identical_files(tmp_path: Path) -> None:
+    """The script is deterministic and the committed captures are what it builds."""
+    subprocess.run(
+        [sys.executable, str(SAMPLES / "make_samples.py"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    built = sorted(p.name for p in tmp_path.iterdir())
+    committed = sorted(
+        p.name for p in SAMPLES.iterdir() if p.suffix in (".pcap", ".pcapng", ".json")
+    )
+    assert built == committed
+    for name in built:
+        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_SAMPLES if n != "seed-listings.pcap"])
+def test_rfc3261_syntax_basics(name: str) -> None:
+    """Content-Length right, magic-cookie branches, mandatory headers, time order."""
+    datagrams = read(SAMPLES / name)
+    assert datagrams
+    for d in datagrams:
+        where = f"{name} frame {d.frame}"
+        assert len(d.body) == int(d.header("Content-Length")), where
+        for via in d.headers("Via"):
+            assert re.match(r"SIP/2\.0/UDP \S+;branch=z9hG4bK\w+", via), where
+        for h in ("From", "To", "Call-ID", "CSeq"):
+            assert d.header(h), where
+        if not d.is_response:
+            assert re.fullmatch(r"[A-Z]+ sip:\S+ SIP/2\.0", d.start), where
+            assert 0 < int(d.header("Max-Forwards")) <= 70, where
+            assert d.header("CSeq").split()[1] == d.method, where
+        else:
+            assert re.fullmatch(r"SIP/2\.0 [1-6]\d\d [A-Za-z ]+", d.start), where
+        if d.body:
+            assert d.header("Content-Type") == "application/sdp", where
+            assert d.body.startswith(b"v=0\r\n") and d.body.endswith(b"\r\n"), where
+    ts = [d.ts for d in datagrams]
+    assert ts == sorted(ts) and len(set(ts)) == len(ts)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_SAMPLES if n != "seed-listings.pcap"])
+def test_timings_json_counts_match_the_capture(name: str) -> None:
+    stem = name.rsplit(".", 1)[0]
+    data = timings(stem)
+    datagrams = read(SAMPLES / name)
+    assert data["capture"] == name
+    assert data["counts"]["datagrams"] == len(datagrams)
+    found = counts(datagrams)
+    expected = dict(data["counts"]["requests"])
+    expected.update(data["counts"]["responses"])
+    assert found == expected
+    hosts = {d.src for d in datagrams} | {d.dst for d in datagrams}
+    assert data["counts"]["hosts"] == len(hosts)
+    assert {h["ip"] for h in data["hosts"].values()} == hosts
+    assert Decimal(str(data["epoch"])) == datagrams[0].ts
+
+
+# --------------------------------------------------------------------------- the IMS story
+
+TOM, PCSCF1 = "4444::2:3:4:5", "5555::a:f:f:e"
+
+
+@pytest.fixture(scope="module")
+def ims() -> list[Datagram]:
+    return read(SAMPLES / "ims-tom-jerry.pcapng")
+
+
+@pytest.fixture(scope="module")
+def ims_t() -> dict:
+    return timings("ims-tom-jerry")
+
+
+def test_ims_counts_by_construction(ims: list[Datagram]) -> None:
+    # registration: 2 REGISTERs x 3 hops (UE-P, P-I, I-S), 401 and 200 back over 3 hops;
+    # INVITE over 6 hops, each receiver answers 100; 183/180/200 back over 6 hops;
+    # PRACK, ACK, BYE and their 200s over the 5 hops of the Record-Route path.
+    assert counts(ims) == {
+        "REGISTER": 6,
+        "401 REGISTER": 3,
+        "200 REGISTER": 3,
+        "INVITE": 6,
+        "100 INVITE": 6,
+        "183 INVITE": 6,
+        "180 INVITE": 6,
+        "200 INVITE": 6,
+        "PRACK": 5,
+        "200 PRACK": 5,
+        "ACK": 5,
+        "BYE": 5,
+        "200 BYE": 5,
+    }
+
+
+def test_ims_hosts(ims: list[Datagram], ims_t: dict) -> None:
+    hosts = {d.src for d in ims} | {d.dst for d in ims}
+    assert len(hosts) == 8
+    assert TOM in hosts and PCSCF1 in hosts
+    assert ims[0].src == TOM and ims[0].dst == PCSCF1
+    names = {k: v["ip"] for k, v in ims_t["hosts"].items()}
+    assert names["tom"] == TOM and names["pcscf1"] == PCSCF1
+
+
+def test_ims_registration_as_in_the_article(ims: list[Datagram]) -> None:
+    regs = [d for d in ims if d.label == "REGISTER" and d.src == TOM]
+    assert len(regs) == 2
+    first, second = regs
+    for h in ("Call-ID", "CSeq"):
+        assert first.header(h) != second.header(h)
+    assert first.header("Via") != second.header("Via")  # new branch
+    assert first.header("From").split("tag=")[1] != second.header("From").split("tag=")[1]
+    assert 'response=""' in first.header("Authorization")
+    assert 'response="6629fac4969a87854152369874c43fd1"' in second.header("Authorization")
+    ok = [d for d in ims if d.label == "200 REGISTER"][-1]
+    assert ok.dst == TOM
+    assert ok.header("Service-Route") == "<sip:telcomx@scscf1.tel.com;lr>"
+    assert ok.header("Path") == "<sip:term@pcscf1.tel.com;lr>"
+    assert ok.header("Call-ID") == second.header("Call-ID")
+    # the 200 as it leaves the S-CSCF carries the three Vias of listing 3
+    at_s = [d for d in ims if d.label == "200 REGISTER"][0]
+    assert [v.split(";")[0] for v in at_s.headers("Via")] == [
+        "SIP/2.0/UDP icscf1.tel.com",
+        "SIP/2.0/UDP pcscf1.tel.com",
+        "SIP/2.0/UDP [4444::2:3:4:5]:1537",
+    ]
+
+
+def test_ims_invite_hop_by_hop(ims: list[Datagram]) -> None:
+    invites = [d for d in ims if d.label == "INVITE"]
+    assert [d.src for d in invites][0] == TOM and invites[-1].dst == "4444::5:6:7:8"
+    for hop, d in enumerate(invites):
+        assert int(d.header("Max-Forwards")) == 70 - hop
+        assert len(d.headers("Via")) == hop + 1
+        assert invites[hop - 1].dst == d.src if hop else True
+    # Route popped by each node owning the entry; Record-Route added by P1, S1, S2, P2
+    routes = [d.headers("Route") for d in invites]
+    assert routes == [
+        ["<sip:[5555::a:f:f:e];lr>", "<sip:telcomx@scscf1.tel.com;lr>"],
+        ["<sip:telcomx@scscf1.tel.com;lr>"],
+        [],
+        ["<sip:scscf2.california.tel.com;lr>"],
+        ["<sip:pcscf2.california.tel.com;lr>"],
+        [],
+    ]
+    rr = [len(d.headers("Record-Route")) for d in invites]
+    assert rr == [0, 1, 2, 2, 3, 4]
+    assert invites[-1].headers("Record-Route") == [
+        "<sip:pcscf2.california.tel.com;lr>",
+        "<sip:scscf2.california.tel.com;lr>",
+        "<sip:scscf1.tel.com;lr>",
+        "<sip:pcscf1.tel.com;lr>",
+    ]
+    assert invites[-1].start == "INVITE sip:[4444::5:6:7:8]:1078 SIP/2.0"
+    # every INVITE hop is answered by 100 Trying from its receiver
+    tryings = [d for d in ims if d.label == "100 INVITE"]
+    assert sorted((t.src, t.dst) for t in tryings) == sorted((i.dst, i.src) for i in invites)
+
+
+def test_ims_100rel(ims: list[Datagram]) -> None:
+    r183 = [d for d in ims if d.label == "183 INVITE"]
+    assert all(d.header("Require") == "100rel" and d.header("RSeq") == "1" for d in r183)
+    assert all(b"m=audio" in d.body for d in r183)
+    prack = [d for d in ims if d.label == "PRACK"]
+    assert all(d.header("RAck") == "1 1 INVITE" for d in prack)
+
+
+def test_ims_release_from_jerry(ims: list[Datagram]) -> None:
+    byes = [d for d in ims if d.label == "BYE"]
+    assert byes[0].src == "4444::5:6:7:8" and byes[-1].dst == TOM
+    assert byes[0].header("From").startswith("<sip:jerry@california.tel.com>")
+    assert byes[0].header("Call-ID") == [d for d in ims if d.label == "INVITE"][0].header("Call-ID")
+
+
+def _first(
+    ims: list[Datagram], label: str, src: str | None = None, dst: str | None = None
+) -> Datagram:
+    return next(
+        d
+        for d in ims
+        if d.label == label and (src is None or d.src == src) and (dst is None or d.dst == dst)
+    )
+
+
+def test_ims_timings_match_timestamps(ims: list[Datagram], ims_t: dict) -> None:
+    reg = ims_t["registration"]
+    assert ms_between(
+        _first(ims, "REGISTER", TOM), [d for d in ims if d.label == "200 REGISTER"][-1]
+    ) == pytest.approx(reg["delay_ms"], abs=1e-6)
+    call = ims_t["call"]
+    invite = _first(ims, "INVITE", TOM)
+    assert float(invite.ts) == pytest.approx(call["start"], abs=1e-6)
+    assert ms_between(invite, _first(ims, "183 INVITE", dst=TOM)) == pytest.approx(
+        call["pdd_ms"], abs=1e-6
+    )
+    assert ms_between(invite, _first(ims, "200 INVITE", dst=TOM)) == pytest.approx(
+        call["answer_ms"], abs=1e-6
+    )
+    bye = _first(ims, "BYE")
+    bye_done = [d for d in ims if d.label == "200 BYE"][-1]
+    assert ms_between(bye, bye_done) == pytest.approx(call["release_ms"], abs=1e-6)
+    assert ms_between(_first(ims, "200 INVITE"), bye) / 1000 == pytest.approx(
+        call["duration_s"], abs=1e-9
+    )
+    # each proxy's added delay: its INVITE copy's time minus the time of the copy it got
+    invites = [d for d in ims if d.label == "INVITE"]
+    hops = call["invite_hops"]
+    for (prev, fwd), hop in zip(zip(invites, invites[1:], strict=False), hops[1:], strict=True):
+        assert ms_between(prev, fwd) == pytest.approx(
+            call["invite_added_delay_ms"][hop["from"]], abs=1e-6
+        )
+    # 100 Trying from each receiver, relative to the INVITE it got
+    hosts = {k: v["ip"] for k, v in ims_t["hosts"].items()}
+    for node, delay in call["trying_after_invite_ms"].items():
+        got = _first(ims, "INVITE", dst=hosts[node])
+        trying = _first(ims, "100 INVITE", src=hosts[node])
+        assert ms_between(got, trying) == pytest.approx(delay, abs=1e-6)
+    # plausible scale: a few ms per local hop, seconds for the callee to answer
+    assert 100 < call["pdd_ms"] < 1000 and 3000 < call["answer_ms"] < 20000
+
+
+# --------------------------------------------------------------------------- seed listings
+
+
+def test_seed_listings_as_printed() -> None:
+    datagrams = read(SAMPLES / "seed-listings.pcap")
+    assert [d.start for d in datagrams] == [
+        "REGISTER sip: telcomx.tel.com SIP2.0",
+        "REGISTER sip: telcomx.tel.com SIP2.0",
+        "SIP/2.0 200 OK",
+        "INIVTE sip:[email protected]",
+        "SIP/2.0 183 Session in Progress",
+        "BYE sip:[4444::2:3:4:5] SIP/2.0",
+    ]
+    texts = [d.text for d in datagrams]
+    assert '\r\n             realm="telcomx.tel.com",\r\n' in texts[0]  # folded Authorization
+    assert texts[4].count("\r\nRoute-Route:<sip ") == 4
+    assert "\r\nCSeq: 2 183\r\n" in texts[4]
+    assert "\r\nContent-Length:183\r\n\r\n" in texts[3] and texts[3].endswith("\r\n\r\n")
+    assert all(t.endswith("\r\n\r\n") for t in texts)
+    assert all("\u00a0" not in t for t in texts)
+    # one datagram per listing, from the sender the story gives it
+    assert [d.src for d in datagrams] == [TOM, TOM, PCSCF1, TOM, PCSCF1, "4444::5:6:7:8"]
