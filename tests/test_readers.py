@@ -1,0 +1,392 @@
+"""Capture file reading: pcap flavours, pcapng interfaces, gzip, stdin, merging, damage."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+import subprocess
+import sys
+import tracemalloc
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.utils import PcapNgWriter, PcapWriter
+
+from sipladder.errors import CaptureError
+from sipladder.model import Diagnostic, Frame
+from sipladder.readers import read_frames
+
+# --------------------------------------------------------------------------- writers
+# Written by hand (not by the code under test) so that byte order, nanosecond
+# magic, several pcapng interfaces, if_tsresol and if_tsoffset can all be chosen.
+
+# Explicit addresses: without them scapy looks up routes and ARP (seconds per packet).
+MAC1, MAC2 = "02:00:00:00:00:01", "02:00:00:00:00:02"
+T0 = 1_700_000_000_123_456_789  # a timestamp in ns with every digit significant
+
+
+def pcap_bytes(
+    records: list[tuple[int, bytes, int | None]],
+    linktype: int = 1,
+    endian: str = "<",
+    nano: bool = False,
+    snaplen: int = 65535,
+) -> bytes:
+    """A classic pcap file; ``records`` are (ts_ns, data, orig_len or None)."""
+    out = [
+        struct.pack(
+            endian + "IHHiIII", 0xA1B23C4D if nano else 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype
+        )
+    ]
+    for ts_ns, data, orig_len in records:
+        sec, frac = divmod(ts_ns, 10**9)
+        if not nano:
+            frac //= 1000
+        out.append(struct.pack(endian + "IIII", sec, frac, len(data), orig_len or len(data)))
+        out.append(data)
+    return b"".join(out)
+
+
+def _block(endian: str, btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    length = len(body) + 12
+    return struct.pack(endian + "II", btype, length) + body + struct.pack(endian + "I", length)
+
+
+def _option(endian: str, code: int, value: bytes) -> bytes:
+    return struct.pack(endian + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def shb(endian: str = "<") -> bytes:
+    return _block(endian, 0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+
+def idb(
+    endian: str, linktype: int, tsresol: int | None = None, tsoffset: int | None = None
+) -> bytes:
+    opts = b""
+    if tsresol is not None:
+        opts += _option(endian, 9, bytes([tsresol]))
+    if tsoffset is not None:
+        opts += _option(endian, 14, struct.pack(endian + "q", tsoffset))
+    if opts:
+        opts += _option(endian, 0, b"")
+    return _block(endian, 1, struct.pack(endian + "HHI", linktype, 0, 262144) + opts)
+
+
+def epb(endian: str, ifid: int, ticks: int, data: bytes, orig_len: int | None = None) -> bytes:
+    head = struct.pack(
+        endian + "IIIII", ifid, ticks >> 32, ticks & 0xFFFFFFFF, len(data), orig_len or len(data)
+    )
+    return _block(endian, 6, head + data)
+
+
+def udp_frame(payload: bytes = b"hello", sport: int = 5060) -> bytes:
+    return bytes(
+        Ether(src=MAC1, dst=MAC2)
+        / IP(src="10.0.0.1", dst="10.0.0.2")
+        / UDP(sport=sport, dport=5060)
+        / payload
+    )
+
+
+def read_all(paths: list[str]) -> tuple[list[Frame], list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    frames = list(read_frames(paths, diagnostics.append))
+    return frames, diagnostics
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- pcap
+
+
+@pytest.mark.parametrize("endian", ["<", ">"], ids=["little-endian", "big-endian"])
+@pytest.mark.parametrize("nano", [False, True], ids=["microseconds", "nanoseconds"])
+def test_pcap_flavours(tmp_path: Path, endian: str, nano: bool) -> None:
+    data = [udp_frame(b"one"), udp_frame(b"two"), bytes(range(7))]
+    times = [T0, T0 + 1_500, T0 + 2_000_000_001]
+    path = write(
+        tmp_path,
+        "f.pcap",
+        pcap_bytes(list(zip(times, data, [None] * 3, strict=True)), 113, endian, nano),
+    )
+    frames, diagnostics = read_all([path])
+    assert diagnostics == []
+    expected_ts = times if nano else [t // 1000 * 1000 for t in times]
+    assert [f.ts_ns for f in frames] == expected_ts
+    assert [f.data for f in frames] == data
+    assert [f.number for f in frames] == [1, 2, 3]
+    assert {f.linktype for f in frames} == {113}
+    assert all(f.file == path and f.orig_len == len(f.data) for f in frames)
+
+
+def test_pcap_written_by_scapy(tmp_path: Path) -> None:
+    path = str(tmp_path / "scapy.pcap")
+    with PcapWriter(path, nano=True) as writer:
+        packet = Ether(udp_frame(b"x"))
+        packet.time = Decimal("1700000000.987654321")
+        writer.write(packet)
+    frames, _ = read_all([path])
+    assert [(f.ts_ns, f.linktype) for f in frames] == [(1_700_000_000_987_654_321, 1)]
+
+
+def test_snap_length_cut_is_still_yielded(tmp_path: Path) -> None:
+    frame = udp_frame(b"x" * 400)
+    path = write(tmp_path, "snap.pcap", pcap_bytes([(T0, frame[:96], len(frame))], snaplen=96))
+    frames, diagnostics = read_all([path])
+    assert diagnostics == []
+    assert frames[0].data == frame[:96] and frames[0].orig_len == len(frame)
+
+
+def test_large_packet_is_not_cut_at_65535(tmp_path: Path) -> None:
+    big = b"\0" * 70_000
+    frames, _ = read_all([write(tmp_path, "big.pcap", pcap_bytes([(T0, big, None)]))])
+    assert len(frames[0].data) == 70_000
+
+
+# --------------------------------------------------------------------------- pcapng
+
+
+def two_interface_pcapng(endian: str = "<") -> bytes:
+    eth = udp_frame(b"eth")
+    raw = bytes(IP(src="10.0.0.3", dst="10.0.0.4") / UDP() / b"raw")
+    return b"".join(
+        [
+            shb(endian),
+            idb(endian, 1),  # Ethernet, default microseconds
+            idb(endian, 101, tsresol=9),  # raw IP, nanoseconds
+            idb(endian, 113, tsresol=0x80 | 20, tsoffset=-100),  # SLL, 2**-20 s, 100 s earlier
+            epb(endian, 0, 1_700_000_000_123_456, eth),
+            epb(endian, 1, 1_700_000_000_123_456_789, raw),
+            epb(endian, 2, 1_700_000_100 * 2**20 + 2**19, eth),  # .5 s after 1_700_000_000
+        ]
+    )
+
+
+@pytest.mark.parametrize("endian", ["<", ">"], ids=["little-endian", "big-endian"])
+def test_pcapng_interfaces_with_own_linktype_and_resolution(tmp_path: Path, endian: str) -> None:
+    path = write(tmp_path, "two.pcapng", two_interface_pcapng(endian))
+    frames, diagnostics = read_all([path])
+    assert diagnostics == []
+    assert [(f.number, f.linktype, f.ts_ns) for f in frames] == [
+        (1, 1, 1_700_000_000_123_456_000),
+        (2, 101, 1_700_000_000_123_456_789),
+        (3, 113, 1_700_000_000_500_000_000),
+    ]
+
+
+def test_pcapng_timestamps_agree_with_tshark(tmp_path: Path) -> None:
+    path = write(tmp_path, "two.pcapng", two_interface_pcapng())
+    frames, _ = read_all([path])
+    out = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            path,
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "frame.interface_id",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    tshark = [line.split("\t") for line in out if line]
+    assert [int(Decimal(ts) * 10**9) for ts, _ in tshark] == [f.ts_ns for f in frames]
+
+
+def test_pcapng_written_by_scapy(tmp_path: Path) -> None:
+    path = str(tmp_path / "scapy.pcapng")
+    with PcapNgWriter(path) as writer:
+        packet = Ether(udp_frame(b"y"))
+        packet.time = Decimal("1700000000.25")
+        writer.write(packet)
+    frames, _ = read_all([path])
+    assert [(f.ts_ns, f.linktype, f.data) for f in frames] == [
+        (1_700_000_000_250_000_000, 1, udp_frame(b"y"))
+    ]
+
+
+def test_pcapng_second_section_restarts_interfaces(tmp_path: Path) -> None:
+    # Interface ids restart at 0 in each section (which may change byte order too).
+    data = (
+        shb("<")
+        + idb("<", 1)
+        + epb("<", 0, 1_000_000, b"a" * 20)
+        + shb(">")
+        + idb(">", 101, tsresol=9)
+        + epb(">", 0, 2_000_000_000, b"b" * 20)
+    )
+    frames, diagnostics = read_all([write(tmp_path, "sections.pcapng", data)])
+    assert diagnostics == []
+    assert [(f.number, f.linktype, f.ts_ns) for f in frames] == [
+        (1, 1, 1_000_000_000),
+        (2, 101, 2_000_000_000),
+    ]
+
+
+def test_pcapng_unknown_interface_is_reported_and_counted(tmp_path: Path) -> None:
+    data = shb() + idb("<", 1) + epb("<", 5, 0, b"x" * 20) + epb("<", 0, 0, b"y" * 20)
+    frames, diagnostics = read_all([write(tmp_path, "badif.pcapng", data)])
+    assert [(f.number, f.data[:1]) for f in frames] == [(2, b"y")]
+    assert [(d.frame, d.code) for d in diagnostics] == [(1, "bad-packet-block")]
+
+
+# --------------------------------------------------------------------------- gzip, stdin
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_gzip_compressed(tmp_path: Path, kind: str) -> None:
+    plain = pcap_bytes([(T0, udp_frame(), None)]) if kind == "pcap" else two_interface_pcapng()
+    frames, diagnostics = read_all([write(tmp_path, f"f.{kind}.gz", gzip.compress(plain))])
+    expected, _ = read_all([write(tmp_path, f"f.{kind}", plain)])
+    assert diagnostics == []
+    assert [(f.ts_ns, f.data, f.linktype) for f in frames] == [
+        (f.ts_ns, f.data, f.linktype) for f in expected
+    ]
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_stdin(monkeypatch: pytest.MonkeyPatch, compress: bool) -> None:
+    data = pcap_bytes([(T0, udp_frame(), None), (T0 + 1, udp_frame(b"2"), None)])
+    if compress:
+        data = gzip.compress(data)
+
+    class Stdin:  # a pipe: binary, not seekable
+        buffer = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    frames, diagnostics = read_all(["-"])
+    assert diagnostics == [] and [f.file for f in frames] == ["-", "-"]
+    assert [f.number for f in frames] == [1, 2]
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def test_several_files_are_merged_by_time_stably(tmp_path: Path) -> None:
+    a = write(
+        tmp_path,
+        "a.pcap",
+        pcap_bytes([(10_000, b"a1", None), (30_000, b"a2", None), (50_000, b"a3", None)]),
+    )
+    b = write(
+        tmp_path, "b.pcap", pcap_bytes([(20_000, b"b1", None), (30_000, b"b2", None)], nano=True)
+    )
+    frames, _ = read_all([a, b])
+    assert [(f.data, f.number) for f in frames] == [
+        (b"a1", 1),
+        (b"b1", 1),
+        (b"a2", 2),
+        (b"b2", 2),
+        (b"a3", 3),
+    ]
+
+
+# --------------------------------------------------------------------------- damage
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.pcap", pcap_bytes([(T0, b"x", None)]))
+    with pytest.raises(CaptureError) as info:
+        read_frames([good, str(tmp_path / "nope.pcap")], lambda d: None)  # raised at once
+    assert info.value.file.endswith("nope.pcap") and "no such file" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"GET / HTTP/1.1\r\n\r\n", "not a pcap or pcapng capture"),
+        (pcap_bytes([])[:10], "unreadable capture header"),
+        (shb()[:14], "unreadable capture header"),
+        (b"\x1f\x8b\x08\x00garbage", "cannot read"),
+    ],
+    ids=["empty", "bad-magic", "truncated-pcap-header", "truncated-pcapng-header", "broken-gzip"],
+)
+def test_unreadable_file(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = write(tmp_path, "bad.pcap", content)
+    with pytest.raises(CaptureError, match=reason) as info:
+        read_all([path])
+    assert info.value.file == path
+
+
+def test_directory_is_not_a_capture(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="directory"):
+        read_all([str(tmp_path)])
+
+
+@pytest.mark.parametrize("cut", [5, 16 + 3], ids=["inside-record-header", "inside-packet-data"])
+def test_pcap_truncated_mid_packet(tmp_path: Path, cut: int) -> None:
+    whole = pcap_bytes(
+        [(T0, b"a" * 50, None), (T0 + 1, b"b" * 50, None), (T0 + 2, b"c" * 50, None)]
+    )
+    damaged = write(tmp_path, "cut.pcap", whole[: 24 + 2 * 66 + cut])
+    other = write(tmp_path, "other.pcap", pcap_bytes([(T0 + 5, b"z", None)]))
+    frames, diagnostics = read_all([damaged, other])
+    assert [(Path(f.file).name, f.number) for f in frames] == [
+        ("cut.pcap", 1),
+        ("cut.pcap", 2),
+        ("other.pcap", 1),
+    ]
+    assert [(d.file, d.frame, d.code) for d in diagnostics] == [(damaged, 3, "capture-truncated")]
+
+
+def test_pcapng_truncated_mid_block(tmp_path: Path) -> None:
+    whole = two_interface_pcapng()
+    frames, diagnostics = read_all([write(tmp_path, "cut.pcapng", whole[:-10])])
+    assert [f.number for f in frames] == [1, 2]
+    assert [(d.frame, d.code) for d in diagnostics] == [(3, "capture-truncated")]
+
+
+def test_gzip_truncated(tmp_path: Path) -> None:
+    data = pcap_bytes([(T0 + i, bytes([i]) * 200, None) for i in range(50)])
+    packed = gzip.compress(data)
+    frames, diagnostics = read_all([write(tmp_path, "cut.pcap.gz", packed[: len(packed) // 2])])
+    assert 0 < len(frames) < 50
+    assert [d.code for d in diagnostics] in (["capture-truncated"], ["capture-unreadable"])
+    assert diagnostics[0].frame == len(frames) + 1
+
+
+def test_corrupt_record_length_stops_the_file(tmp_path: Path) -> None:
+    data = pcap_bytes([(T0, b"a" * 10, None)]) + struct.pack("<IIII", 1, 2, 0x7FFFFFFF, 10)
+    frames, diagnostics = read_all([write(tmp_path, "corrupt.pcap", data)])
+    assert len(frames) == 1 and [(d.frame, d.code) for d in diagnostics] == [(2, "capture-corrupt")]
+
+
+def test_backward_timestamps_reported_once_with_count(tmp_path: Path) -> None:
+    times = [5_000, 4_000, 6_000, 3_000, 7_000]
+    frames, diagnostics = read_all(
+        [write(tmp_path, "back.pcap", pcap_bytes([(t, b"x", None) for t in times], nano=True))]
+    )
+    assert [f.ts_ns for f in frames] == times  # file order kept
+    assert [(d.frame, d.code) for d in diagnostics] == [(2, "timestamps-backwards")]
+    assert "2 time(s)" in diagnostics[0].message
+
+
+def test_reading_streams(tmp_path: Path) -> None:
+    """Memory does not grow with the file: 20 MB of packets read with a small peak."""
+    record = struct.pack("<IIII", 1, 0, 1000, 1000) + b"\xab" * 1000
+    path = tmp_path / "big.pcap"
+    with open(path, "wb") as f:
+        f.write(pcap_bytes([]))
+        for _ in range(20):
+            f.write(record * 1000)
+    tracemalloc.start()
+    count = sum(1 for _ in read_frames([str(path)], lambda d: None))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 20_000
+    assert peak < 2_000_000, peak
