@@ -1,0 +1,148 @@
+"""Text backend: a :class:`~sipladder.layout.Layout` as a plain-text ladder of a given width.
+
+One line per message (and one more for its SDP summary), time and delta on the
+left, lifelines ``|``, arrows ``--->`` (retransmissions ``...>``), and the side
+brackets (PDD, answer, release, registration) as ``┌ │ └`` lanes on the right with
+their label on the first line. Control characters in capture text are shown as
+``\\xNN`` (:func:`~sipladder.output.terminal_safe`), so printing it is safe.
+"""
+
+from __future__ import annotations
+
+from sipladder.layout import Layout, Row, clock_text, delta_text
+from sipladder.output import terminal_safe
+
+PREFIX = 23  #: "10:15:04.123 +12.3 ms  "
+MIN_SPACING = 9
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _put(line: list[str], at: int, text: str) -> None:
+    for i, ch in enumerate(text):
+        if 0 <= at + i < len(line):
+            line[at + i] = ch
+
+
+def _label(row: Row, room: int) -> str:
+    """The arrow text, dropping the CSeq before cutting anything else."""
+    flags = (" (retr)" if row.retransmission else "") + (
+        " !" + ",".join(row.anomalies) if row.anomalies else ""
+    )
+    full = terminal_safe(row.text + flags)
+    if len(full) <= room:
+        return full
+    return _fit(terminal_safe(row.label + flags), room)
+
+
+def render_text(layout: Layout, width: int = 100) -> str:
+    columns = layout.columns
+    n = len(columns)
+    side = layout.side_brackets
+    lanes = max((b.lane for b in side), default=-1) + 1
+    # Each label goes on its bracket's last row (next to its "└"), or the nearest free
+    # row above it inside the bracket, so that labels rarely share a line.
+    labels: dict[int, list[str]] = {}
+    for bracket in sorted(side, key=lambda b: (b.end_row, b.lane)):
+        free = [r for r in range(bracket.end_row, bracket.start_row - 1, -1) if r not in labels]
+        labels.setdefault(free[0] if free else bracket.end_row, []).append(bracket.label)
+    label_room = max((len(", ".join(v)) for v in labels.values()), default=0)
+    right = (2 * lanes + 2 + label_room) if lanes else 0
+    if n > 1:
+        # PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right must fit in width.
+        spacing = int((width - PREFIX - right - 2) / (n - 0.5)) + 1
+        while (
+            spacing > MIN_SPACING and PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right > width
+        ):
+            spacing -= 1
+    else:
+        spacing = MIN_SPACING
+    xs = [PREFIX + spacing // 2 + i * spacing for i in range(n)] if n else []
+    ladder_width = (xs[-1] + 2) if xs else PREFIX
+    lane_x = [ladder_width + 1 + 2 * k for k in range(lanes)]
+    label_x = ladder_width + 1 + 2 * lanes
+
+    lines: list[str] = [terminal_safe(layout.title)]
+    lines.extend(terminal_safe(note) for note in layout.notes)
+
+    def blank() -> list[str]:
+        line = [" "] * ladder_width
+        for x in xs:
+            line[x] = "|"
+        return line
+
+    room = spacing - 1
+    truncated = False
+    for part in ("title", "address"):
+        line = [" "] * max(ladder_width, width)
+        for column, x in zip(columns, xs, strict=True):
+            text = terminal_safe(
+                column.title if part == "title" else (column.address if column.name else "")
+            )
+            shown = _fit(text, room)
+            truncated = truncated or shown != text
+            _put(line, x - len(shown) // 2, shown)
+        lines.append("".join(line).rstrip())
+
+    def lane_part(r: int, first: bool) -> str:
+        """The lanes beside row ``r`` (its arrow line when ``first``, else its SDP line)."""
+        if not lanes:
+            return ""
+        line = [" "] * (label_x - ladder_width)
+        for bracket in side:
+            x = lane_x[bracket.lane] - ladder_width
+            if not bracket.start_row <= r <= bracket.end_row:
+                continue
+            if not first:
+                if r < bracket.end_row:
+                    line[x] = "│"
+            elif bracket.start_row == bracket.end_row:
+                line[x] = "["
+            elif r == bracket.start_row:
+                line[x] = "┌"
+            elif r == bracket.end_row:
+                line[x] = "└"
+            else:
+                line[x] = "│"
+        text = "".join(line)
+        if first and r in labels:
+            text += " " + ", ".join(labels[r])
+        return text
+
+    for row in layout.rows:
+        line = blank()
+        a, b = xs[row.src], xs[row.dst]
+        time = f"{clock_text(row.ts_ns)} {delta_text(row.delta_ns):>9} "
+        _put(line, 0, time)
+        if a == b:
+            _put(line, a + 1, "<-" + _label(row, spacing - 3))
+        else:
+            lo, hi = sorted((a, b))
+            fill = "." if row.retransmission else "-"
+            for x in range(lo + 1, hi):
+                line[x] = fill
+            if b > a:
+                line[hi - 1] = ">"
+            else:
+                line[lo + 1] = "<"
+            span = hi - lo - 1 - 4  # keep two arrow characters on each side
+            text = " " + _label(row, span - 2) + " "
+            _put(line, lo + 1 + (hi - lo - 1 - len(text)) // 2, text)
+        lines.append(("".join(line) + lane_part(row.index, True)).rstrip())
+        if row.sdp:
+            line = blank()
+            lo, hi = sorted((a, b))
+            span = max(hi - lo - 1, spacing - 1)
+            text = _fit(terminal_safe(row.sdp), span)
+            _put(line, lo + 1 + max((hi - lo - 1 - len(text)) // 2, 0), text)
+            lines.append(("".join(line) + lane_part(row.index, False)).rstrip())
+    if truncated:
+        lines.append("columns:")
+        for column in columns:
+            name = f"{column.name} " if column.name else ""
+            lines.append(terminal_safe(f"  {name}{column.address}"))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,6 @@
+"""Make tests/ladder_factory.py importable from the renderer tests."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
