@@ -16,7 +16,13 @@ from sipladder.readers import read_frames
 from sipladder.rows import MESSAGES, message_row
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
     import pandas as pd
+
+    from sipladder.correlate import Correlation
+    from sipladder.ladder import Ladder
 
 
 class Capture:
@@ -58,6 +64,61 @@ class Capture:
         from sipladder.tables import frame
 
         return frame(MESSAGES, self.message_rows())
+
+    # ----------------------------------------------------------------------- ladder
+
+    def _ladder_correlation(self) -> Correlation:
+        # Capture.correlation (correlation section) when present, so it is computed once.
+        correlation: Correlation | None = getattr(self, "correlation", None)
+        if correlation is None:
+            from sipladder.correlate import correlate
+
+            correlation = correlate(self._messages)
+        return correlation
+
+    def ladder(
+        self,
+        *,
+        call_id: str | None = None,
+        aor: str | None = None,
+        since: str | int | float | datetime | None = None,
+        until: str | int | float | datetime | None = None,
+        max_messages: int | None = None,
+        aliases: Mapping[str, str] | None = None,
+        group: str = "endpoint",
+        learn_names: bool = True,
+        title: str | None = None,
+    ) -> Ladder:
+        """A ladder diagram of the whole capture, one call (``call_id``), one
+        registration (``aor``) and/or a time window (``since``/``until``: datetimes,
+        ns, epoch seconds, or text as :func:`sipladder.layout.parse_time` reads it).
+
+        ``aliases`` maps ``ip``, ``ip:port`` or a learned host name to a column name;
+        ``group="host"`` merges the ports of one address into one column."""
+        from sipladder.ladder import Ladder
+        from sipladder.layout import build_layout, parse_time, select_messages
+
+        correlation = self._ladder_correlation()
+        first = self._messages[0].ts_ns if self._messages else None
+        selected, notes = select_messages(
+            self._messages,
+            correlation,
+            call_id=call_id,
+            aor=aor,
+            since_ns=None if since is None else parse_time(since, first),
+            until_ns=None if until is None else parse_time(until, first),
+            max_messages=max_messages,
+        )
+        layout = build_layout(
+            selected,
+            correlation,
+            aliases=aliases,
+            group=group,
+            learn_names=learn_names,
+            notes=notes,
+            title=title,
+        )
+        return Ladder(layout)
 
 
 def load(paths: str | Sequence[str]) -> Capture:

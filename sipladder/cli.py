@@ -7,6 +7,7 @@ help ends with an ``Example:``.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -102,6 +103,124 @@ def messages(captures: tuple[str, ...], fmt: str, quiet: bool) -> None:
 
 
 # --------------------------------------------------------------------------- ladder
+
+
+def _alias(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    from sipladder.layout import parse_alias
+
+    aliases: dict[str, str] = {}
+    for value in values:
+        try:
+            address, name = parse_alias(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+        aliases[address] = name
+    return aliases
+
+
+@cli.command()
+@capture_arguments
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+    help="Write the ladder to FILE; the suffix picks the format: .svg .html .png .pdf "
+    ".txt .mmd (Mermaid) .puml (PlantUML). Without -o a text ladder is printed.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "text", "png", "pdf", "html", "mermaid", "plantuml"]),
+    default=None, help="Output format, when the file suffix does not say it (or to print SVG).",
+)
+@click.option(
+    "--alias", "aliases", multiple=True, callback=_alias, metavar="ADDR=NAME",
+    help="Name a column: ADDR is an ip (all ports), ip:port, [v6]:port or a host name "
+    "learned from the capture. Repeatable.",
+)
+@click.option(
+    "--hosts", "hosts_file", type=click.File("r", encoding="utf-8"), default=None,
+    help="Column names from a hosts-format file (ADDRESS NAME per line, # comments).",
+)
+@click.option(
+    "--group", type=click.Choice(["endpoint", "host"]), default="endpoint", show_default=True,
+    help="One column per ip:port (endpoint) or per address (host: ports merged).",
+)
+@click.option("--call-id", default=None, help="Only the messages of this Call-ID.")
+@click.option("--aor", default=None, help="Only this address of record's registration messages.")
+@click.option(
+    "--since", default=None,
+    help="Start of the time window: ISO 8601, HH:MM:SS[.fff] (UTC, on the capture's first "
+    "day), epoch seconds, or +SECONDS after the first message.",
+)
+@click.option("--until", default=None, help="End of the time window (same forms as --since).")
+@click.option(
+    "--max-messages", type=click.IntRange(min=1), default=None,
+    help="Draw at most N messages (a note on the ladder says how many were cut).",
+)
+@click.option(
+    "--width", type=click.IntRange(min=40), default=None,
+    help="Width of a text ladder in characters (default: the terminal's; 120 for files).",
+)
+@click.option(
+    "--no-learned-names", is_flag=True, help="Do not name columns from Via/Record-Route host names."
+)
+@quiet_option
+def ladder(
+    captures: tuple[str, ...],
+    output: str | None,
+    fmt: str | None,
+    aliases: dict[str, str],
+    hosts_file: Any,
+    group: str,
+    call_id: str | None,
+    aor: str | None,
+    since: str | None,
+    until: str | None,
+    max_messages: int | None,
+    width: int | None,
+    no_learned_names: bool,
+    quiet: bool,
+) -> None:
+    """Draw a ladder (sequence) diagram: one column per endpoint in the order the
+    requests crossed them, one arrow per message, timing brackets (PDD, answer,
+    release, registration, per-hop delay) at the side.
+
+    Example:
+
+    \b
+        sipladder ladder samples/ims-tom-jerry.pcapng -o ims.svg \\
+            --alias 5555::a:f:f:e=P-CSCF --alias 4444::2:3:4:5=Tom
+    """
+    from sipladder.errors import MissingExtraError
+    from sipladder.ladder import format_for
+    from sipladder.layout import parse_hosts
+
+    names: dict[str, str] = parse_hosts(hosts_file.read()) if hosts_file is not None else {}
+    names.update(aliases)  # --alias wins over --hosts
+    try:
+        chosen = format_for(output, fmt) if output is not None else (fmt or "text")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o/--output") from None
+    capture = open_capture(captures, quiet)
+    try:
+        result = capture.ladder(
+            call_id=call_id, aor=aor, since=since, until=until, max_messages=max_messages,
+            aliases=names, group=group, learn_names=not no_learned_names,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not len(result) and not quiet:
+        click.echo("sipladder: no SIP message in the chosen scope", err=True)
+    try:
+        if output is not None:
+            result.save(output, chosen, width=width)
+            return
+        data = result.render(chosen, width=width or shutil.get_terminal_size((120, 24)).columns)
+    except MissingExtraError as exc:
+        raise click.ClickException(str(exc)) from None
+    if isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+    else:
+        click.echo(data, nl=False)
 
 
 # --------------------------------------------------------------------------- lint

@@ -379,6 +379,50 @@ def select_messages(
     return selected, notes
 
 
+def parse_time(value: str | int | float | datetime, first_ns: int | None = None) -> int:
+    """A time-window bound as integer ns since the epoch. Accepts ``int`` ns, ``float``
+    epoch seconds, an aware or naive (taken as UTC) ``datetime``, or text: ISO 8601
+    (``2026-11-24T10:15:04.5``), epoch seconds (``1700000000.25``), ``+SECONDS`` after
+    the first message (``+2.5``), or a time of day ``HH:MM:SS[.fff]`` on the day of the
+    first message (UTC)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value * 1_000_000_000)
+    text = value.strip()
+    if re.fullmatch(r"\+\d+(\.\d+)?", text):
+        if first_ns is None:
+            raise ValueError(f"{text!r} is relative to the first message, and there is none")
+        return first_ns + _seconds_ns(text[1:])
+    if re.fullmatch(r"\d{9,}(\.\d+)?", text):
+        return _seconds_ns(text)
+    if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", text):
+        if first_ns is None:
+            raise ValueError(f"{text!r} is a time of day: the capture gives no day")
+        hours, minutes, *rest = text.split(":")
+        day_start = first_ns - first_ns % 86_400_000_000_000
+        seconds = _seconds_ns(rest[0]) if rest else 0
+        return day_start + (int(hours) * 3600 + int(minutes) * 60) * 1_000_000_000 + seconds
+    try:
+        return parse_time(datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError(
+            f"not a time: {text!r} (use ISO 8601, HH:MM:SS, epoch seconds or +SECONDS)"
+        ) from None
+
+
+def _seconds_ns(text: str) -> int:
+    """Exact decimal seconds to ns (no float rounding): ``1.5`` -> 1_500_000_000."""
+    whole, _, frac = text.partition(".")
+    return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
 def _aor_key(uri: str) -> str:
     """Compare AORs without display names, brackets, parameters or case of the scheme/host."""
     uri = uri.strip()
@@ -821,7 +865,9 @@ def build_layout(
     if title is None:
         title = "SIP ladder"
         if messages:
-            title += f" · {date_text(messages[0].ts_ns)} · {len(messages)} messages"
+            files = sorted({m.file.replace("\\", "/").rsplit("/", 1)[-1] for m in messages})
+            shown = ", ".join(files[:3]) + (f" +{len(files) - 3} files" if len(files) > 3 else "")
+            title += f" · {shown} · {date_text(messages[0].ts_ns)} · {len(messages)} messages"
     brackets.sort(key=lambda b: (b.kind == "hop", b.start_row, b.lane, b.end_row, b.x))
     return Layout(
         title=title,

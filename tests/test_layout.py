@@ -279,3 +279,18 @@ def test_empty_selection_gives_an_empty_ladder() -> None:
 def test_via_helper_sanity() -> None:
     assert Via("SIP/2.0", "UDP", "2001:db8::a", 5060).sent_by == "[2001:db8::a]:5060"
     assert T0 % MS == 0
+
+
+def test_real_correlator_gives_the_hand_worked_brackets() -> None:
+    """The correlator (sipladder.correlate) on the factory's call yields the same
+    ladder as the correlation written out by hand."""
+    from sipladder.correlate import correlate
+
+    real = build_layout(call_messages(), correlate(call_messages()))
+    hand = build_layout(call_messages(), call_correlation())
+    assert real.brackets == hand.brackets
+    assert [r.retransmission for r in real.rows] == [r.retransmission for r in hand.rows]
+
+
+def test_default_title_names_the_files() -> None:
+    assert build_layout(call_messages()).title == "SIP ladder · test.pcap · 2023-11-14 · 14 messages"
