@@ -293,4 +293,5 @@ def test_real_correlator_gives_the_hand_worked_brackets() -> None:
 
 
 def test_default_title_names_the_files() -> None:
-    assert build_layout(call_messages()).title == "SIP ladder · test.pcap · 2023-11-14 · 14 messages"
+    title = build_layout(call_messages()).title
+    assert title == "SIP ladder · test.pcap · 2023-11-14 · 14 messages"
