@@ -124,14 +124,15 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
         for i, cell in enumerate(line):
             widths[i] = max(widths[i], len(cell))
     gap = 2
-    # Shrink the widest column step by step until the line fits (never below 8 or its header).
-    while sum(widths) + gap * (len(widths) - 1) > width:
-        i = max(range(len(widths)), key=lambda k: widths[k])
-        floor = max(8, len(columns[i].name))
-        if widths[i] <= floor:
+    numeric = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
+    # Times and numbers are never cut (a cut number lies); text columns give way, the
+    # widest first, down to 8 characters or their header.
+    shrinkable = [i for i, c in enumerate(columns) if c.kind in (ColumnKind.STR, ColumnKind.LIST)]
+    while shrinkable and sum(widths) + gap * (len(widths) - 1) > width:
+        i = max(shrinkable, key=lambda k: widths[k])
+        if widths[i] <= max(8, len(columns[i].name)):
             break
         widths[i] -= 1
-    numeric = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
 
     def fmt(i: int, text: str) -> str:
         if len(text) > widths[i]:
