@@ -227,12 +227,14 @@ class SipMessage:
     """
 
     kind: MessageKind
-    method: str | None  #: request method as written (``INIVTE`` stays ``INIVTE``); None for responses
+    #: request method as written (``INIVTE`` stays ``INIVTE``); None for responses
+    method: str | None
     request_uri: str | None
     status: int | None
     reason: str | None
     version: str  #: as written, ``SIP/2.0`` normally
-    headers: tuple[tuple[str, str], ...]  #: (canonical name, value), repeated and split values kept in order
+    #: (canonical name, value) pairs; repeated and comma-split values kept in order
+    headers: tuple[tuple[str, str], ...]
     body: bytes
     raw: bytes  #: the whole message exactly as read (start line to end of body)
     call_id: str | None = None

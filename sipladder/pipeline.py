@@ -70,7 +70,9 @@ def messages_from_payloads(
             index += 1
 
 
-def messages_from_frames(frames: Iterable[Frame], report: Report, counters: Counters) -> Iterator[Message]:
+def messages_from_frames(
+    frames: Iterable[Frame], report: Report, counters: Counters
+) -> Iterator[Message]:
     """Decode every frame and parse every SIP message in it, in capture order."""
     decoder = PacketDecoder(report)
 

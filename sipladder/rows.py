@@ -61,7 +61,7 @@ K = ColumnKind
 MESSAGES = Table(
     "messages",
     (
-        _c("frame", K.INT, "1-based frame number within its file (the frame that completed the message)"),
+        _c("frame", K.INT, "1-based frame number in its file (the frame completing the message)"),
         _c("file", K.STR, "the capture file, as given", in_table=False),
         _c("ts", K.TIME, "capture time of that frame; JSON: epoch seconds, full capture precision"),
         _c("src", K.STR, "sender, ip:port ([v6]:port for IPv6)"),
