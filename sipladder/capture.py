@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING
 from sipladder.model import Diagnostic, Message
 from sipladder.pipeline import Counters, messages_from_frames
 from sipladder.readers import read_frames
-from sipladder.rows import MESSAGES, message_row
+from sipladder.rows import (
+    CALLS,
+    DIALOGS,
+    MESSAGES,
+    REGISTRATIONS,
+    TRANSACTIONS,
+    call_row,
+    dialog_row,
+    message_row,
+    registration_row,
+    transaction_row,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,6 +48,16 @@ class Capture:
             messages_from_frames(frames, self._report, self.counters)
         )
 
+    @classmethod
+    def from_messages(cls, messages: Sequence[Message], paths: Sequence[str] = ()) -> Capture:
+        """A capture over messages already parsed (tests, other front ends): no file is read."""
+        capture = cls.__new__(cls)
+        capture.paths = tuple(paths)
+        capture.diagnostics = []
+        capture.counters = Counters(sip_messages=len(messages))
+        capture._messages = list(messages)
+        return capture
+
     def _report(self, diagnostic: Diagnostic) -> None:
         self.diagnostics.append(diagnostic)
         counts = self.counters.diagnostics
@@ -56,7 +77,8 @@ class Capture:
         return self._messages
 
     def message_rows(self) -> list[dict[str, object]]:
-        return [message_row(m) for m in self._messages]
+        links = self.correlation.links
+        return [message_row(m, links[m.index]) for m in self._messages]
 
     @cached_property
     def messages(self) -> pd.DataFrame:
@@ -64,6 +86,69 @@ class Capture:
         from sipladder.tables import frame
 
         return frame(MESSAGES, self.message_rows())
+
+    # ----------------------------------------------------------------------- correlation
+
+    @cached_property
+    def correlation(self) -> Correlation:
+        """Transactions, dialogs, calls and registrations (records; computed once)."""
+        from sipladder.correlate import correlate
+
+        return correlate(self._messages)
+
+    def call_rows(self) -> list[dict[str, object]]:
+        return [call_row(c) for c in self.correlation.calls]
+
+    def registration_rows(self) -> list[dict[str, object]]:
+        return [registration_row(r) for r in self.correlation.registrations]
+
+    def transaction_rows(self) -> list[dict[str, object]]:
+        txs = self.correlation.transactions
+        return [transaction_row(t, txs) for t in txs]
+
+    def dialog_rows(self) -> list[dict[str, object]]:
+        return [dialog_row(d) for d in self.correlation.dialogs]
+
+    def summary(self) -> dict[str, object]:
+        """The numbers of ``sipladder summary --format json``."""
+        from sipladder.analysis.summary import build_summary
+
+        return build_summary(
+            self.paths,
+            self._messages,
+            self.correlation,
+            frames=self.counters.frames,
+            unparsable=self.counters.unparsable,
+            diagnostics=self.counters.diagnostics,
+        )
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        """One row per call (the columns of ``sipladder calls --format json``)."""
+        from sipladder.tables import frame
+
+        return frame(CALLS, self.call_rows())
+
+    @cached_property
+    def registrations(self) -> pd.DataFrame:
+        """One row per registration attempt (``sipladder registrations --format json``)."""
+        from sipladder.tables import frame
+
+        return frame(REGISTRATIONS, self.registration_rows())
+
+    @cached_property
+    def transactions(self) -> pd.DataFrame:
+        """One row per transaction and hop (``sipladder transactions --format json``)."""
+        from sipladder.tables import frame
+
+        return frame(TRANSACTIONS, self.transaction_rows())
+
+    @cached_property
+    def dialogs(self) -> pd.DataFrame:
+        """One row per dialog (``sipladder dialogs --format json``)."""
+        from sipladder.tables import frame
+
+        return frame(DIALOGS, self.dialog_rows())
 
     # ----------------------------------------------------------------------- ladder
 

@@ -9,12 +9,15 @@ nanoseconds; ``None`` means "did not happen in the capture", never zero.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sipladder.model import Message
+from sipladder.model import Call, Dialog, Message, Registration, Transaction
+
+if TYPE_CHECKING:
+    from sipladder.correlate import MessageLinks
 
 Row = dict[str, Any]
 
@@ -77,11 +80,14 @@ MESSAGES = Table(
         _c("to_tag", K.STR, "To tag", in_table=False),
         _c("branch", K.STR, "branch parameter of the top Via", in_table=False),
         _c("anomalies", K.LIST, "codes of what is wrong with the message"),
+        _c("transaction", K.INT, "id of its transaction (see `transactions`); null if none"),
+        _c("dialog", K.INT, "id of its dialog (see `dialogs`); null if none", in_table=False),
+        _c("retransmission", K.BOOL, "the same message sent again on the same hop"),
     ),
 )
 
 
-def message_row(message: Message) -> Row:
+def message_row(message: Message, links: MessageLinks | None = None) -> Row:
     sip = message.sip
     return {
         "frame": message.frame,
@@ -100,7 +106,216 @@ def message_row(message: Message) -> Row:
         "to_tag": sip.to_tag,
         "branch": sip.branch,
         "anomalies": [a.code for a in sip.anomalies],
+        "transaction": links.transaction if links else None,
+        "dialog": links.dialog if links else None,
+        "retransmission": links.retransmission if links else None,
     }
+
+
+# --------------------------------------------------------------------------- correlation
+
+CALLS = Table(
+    "calls",
+    (
+        _c("call_id", K.STR, "Call-ID"),
+        _c("caller", K.STR, "From URI of the initial INVITE"),
+        _c("callee", K.STR, "To URI of the initial INVITE"),
+        _c("state", K.STR, "completed, answered, cancelled, redirected, rejected or incomplete"),
+        _c("final_status", K.INT, "first final response to the initial INVITE (after challenges)"),
+        _c("start", K.TIME, "first message of the Call-ID"),
+        _c("end", K.TIME, "last message of the Call-ID", in_table=False),
+        _c("messages", K.INT, "number of messages with this Call-ID, retransmissions included"),
+        _c("retransmissions", K.INT, "how many of them were retransmissions", in_table=False),
+        _c("pdd_ms", K.DURATION_MS, "INVITE to the first response other than 100"),
+        _c("answer_ms", K.DURATION_MS, "INVITE to the first 2xx"),
+        _c("release_ms", K.DURATION_MS, "BYE to its final response"),
+        _c("duration_s", K.DURATION_S, "first 2xx to the BYE"),
+        _c("dialogs", K.INT, "number of dialogs (more than one when the INVITE forked)"),
+        _c("challenged", K.BOOL, "the INVITE got a 401/407 and was sent again", in_table=False),
+        _c("dialog_ids", K.LIST, "ids of the dialogs (see `dialogs`)", in_table=False),
+        _c("transaction_ids", K.LIST, "ids of the transactions, all hops", in_table=False),
+    ),
+)
+
+
+def call_row(call: Call) -> Row:
+    return {
+        "call_id": call.call_id,
+        "caller": call.caller,
+        "callee": call.callee,
+        "state": call.state.value,
+        "final_status": call.final_status,
+        "start": call.start_ns,
+        "end": call.end_ns,
+        "messages": len(call.messages),
+        "retransmissions": call.retransmissions,
+        "pdd_ms": call.pdd_ns,
+        "answer_ms": call.answer_ns,
+        "release_ms": call.release_ns,
+        "duration_s": call.duration_ns,
+        "dialogs": len(call.dialogs),
+        "challenged": call.challenged,
+        "dialog_ids": list(call.dialogs),
+        "transaction_ids": list(call.transactions),
+    }
+
+
+REGISTRATIONS = Table(
+    "registrations",
+    (
+        _c("id", K.INT, "0-based, in order of the first REGISTER", in_table=False),
+        _c("aor", K.STR, "address of record (To URI)"),
+        _c("contact", K.STR, "Contact URI(s) registered, comma-separated; null for a query"),
+        _c("call_ids", K.LIST, "Call-IDs of the attempt's REGISTERs (may change after a challenge)",
+           in_table=False),
+        _c("kind", K.STR, "initial, refresh, deregistration or query"),
+        _c("state", K.STR, "registered, deregistered, failed or incomplete"),
+        _c("final_status", K.INT, "final response to the last REGISTER of the attempt"),
+        _c("challenged", K.BOOL, "a 401/407 challenge was part of the attempt"),
+        _c("delay_ms", K.DURATION_MS, "first REGISTER to the final 2xx, across challenges"),
+        _c("expires", K.INT, "seconds granted by the 2xx (else asked for)"),
+        _c("start", K.TIME, "first REGISTER of the attempt"),
+        _c("messages", K.INT, "number of messages, all hops", in_table=False),
+    ),
+)
+
+
+def registration_row(registration: Registration) -> Row:
+    return {
+        "id": registration.id,
+        "aor": registration.aor,
+        "contact": registration.contact,
+        "call_ids": list(registration.call_ids),
+        "kind": registration.kind.value,
+        "state": registration.state.value,
+        "final_status": registration.final_status,
+        "challenged": registration.challenged,
+        "delay_ms": registration.delay_ns,
+        "expires": registration.expires,
+        "start": registration.start_ns,
+        "messages": len(registration.messages),
+    }
+
+
+TRANSACTIONS = Table(
+    "transactions",
+    (
+        _c("id", K.INT, "0-based, in order of the first request copy"),
+        _c("method", K.STR, "request method (ACK: an ACK for a 2xx, which is its own row)"),
+        _c("call_id", K.STR, "Call-ID", in_table=False),
+        _c("cseq", K.INT, "CSeq number", in_table=False),
+        _c("branch", K.STR, "top Via branch", in_table=False),
+        _c("client", K.STR, "sender of the request on this hop"),
+        _c("server", K.STR, "receiver of the request on this hop"),
+        _c("state", K.STR, "calling/trying, proceeding, completed, confirmed or terminated"),
+        _c("final_status", K.INT, "first final response"),
+        _c("start", K.TIME, "first copy of the request"),
+        _c("provisional_ms", K.DURATION_MS, "request to the first provisional response, this hop"),
+        _c("final_ms", K.DURATION_MS, "request to the first final response, this hop"),
+        _c("retransmissions", K.INT, "retransmitted requests and responses"),
+        _c("group", K.INT, "request group: the hops of one request share it"),
+        _c("hop", K.INT, "0 for the first hop of the request in the capture, 1 for the next, ..."),
+        _c("parent", K.INT, "transaction of the previous hop", in_table=False),
+        _c("forward_ms", K.DURATION_MS, "delay the previous node added passing the request on"),
+        _c("return_ms", K.DURATION_MS, "delay the previous node added passing the final back"),
+        _c("dialog", K.INT, "its dialog, if any", in_table=False),
+        _c("cancels", K.INT, "for a CANCEL: the INVITE transaction it cancels", in_table=False),
+        _c("rfc2543", K.BOOL, "matched by the RFC 2543 rules (no magic cookie)", in_table=False),
+        _c("messages", K.INT, "number of messages", in_table=False),
+    ),
+)
+
+
+def transaction_row(tx: Transaction, all_transactions: Sequence[Transaction]) -> Row:
+    from sipladder.analysis.timings import (
+        forward_delay,
+        return_delay,
+        to_final,
+        to_first_provisional,
+    )
+
+    parent = all_transactions[tx.parent] if tx.parent is not None else None
+    return {
+        "id": tx.id,
+        "method": tx.method,
+        "call_id": tx.call_id,
+        "cseq": tx.cseq,
+        "branch": tx.branch,
+        "client": str(tx.client),
+        "server": str(tx.server),
+        "state": tx.state.value,
+        "final_status": tx.final_status,
+        "start": tx.start_ns,
+        "provisional_ms": to_first_provisional(tx),
+        "final_ms": to_final(tx),
+        "retransmissions": tx.retransmissions,
+        "group": tx.request_group,
+        "hop": tx.hop,
+        "parent": tx.parent,
+        "forward_ms": forward_delay(tx, parent) if parent else None,
+        "return_ms": return_delay(tx, parent) if parent else None,
+        "dialog": tx.dialog,
+        "cancels": tx.cancels,
+        "rfc2543": tx.rfc2543,
+        "messages": len(tx.messages),
+    }
+
+
+DIALOGS = Table(
+    "dialogs",
+    (
+        _c("id", K.INT, "0-based, in order of creation"),
+        _c("call_id", K.STR, "Call-ID"),
+        _c("from_tag", K.STR, "tag of the side that sent the creating request"),
+        _c("to_tag", K.STR, "tag of the side that answered"),
+        _c("method", K.STR, "method of the creating request (INVITE, SUBSCRIBE, ...)"),
+        _c("state", K.STR, "last state: early, confirmed or terminated"),
+        _c("history", K.LIST, "states in the order they were reached", in_table=False),
+        _c("start", K.TIME, "the message that created it"),
+        _c("confirmed", K.TIME, "when it became confirmed; null if never", in_table=False),
+        _c("end", K.TIME, "when it was terminated; null if not in the capture", in_table=False),
+        _c("early_ms", K.DURATION_MS, "time spent early (created to confirmed or terminated)"),
+        _c("confirmed_s", K.DURATION_S, "time spent confirmed (confirmed to terminated)"),
+        _c("transactions", K.INT, "number of transactions", in_table=False),
+        _c("messages", K.INT, "number of messages"),
+    ),
+)
+
+
+def dialog_row(dialog: Dialog) -> Row:
+    from sipladder.model import DialogState
+
+    times = {change.state: change.ts_ns for change in dialog.history}
+    early = times.get(DialogState.EARLY)
+    confirmed = times.get(DialogState.CONFIRMED)
+    ended = times.get(DialogState.TERMINATED)
+    early_end = confirmed if confirmed is not None else ended
+    return {
+        "id": dialog.id,
+        "call_id": dialog.call_id,
+        "from_tag": dialog.from_tag,
+        "to_tag": dialog.to_tag,
+        "method": dialog.method,
+        "state": dialog.state.value,
+        "history": [change.state.value for change in dialog.history],
+        "start": dialog.start_ns,
+        "confirmed": confirmed,
+        "end": dialog.end_ns,
+        "early_ms": early_end - early if early is not None and early_end is not None else None,
+        "confirmed_s": ended - confirmed if confirmed is not None and ended is not None else None,
+        "transactions": len(dialog.transactions),
+        "messages": len(dialog.messages),
+    }
+
+
+SUMMARY = Table(
+    "summary",
+    (
+        _c("section", K.STR, "part of the summary (capture, methods, calls.by_state, ...)"),
+        _c("name", K.STR, "what is counted"),
+        _c("value", K.STR, "the number or text"),
+    ),
+)
 
 
 def rows(records: Iterable[Any], make_row: Callable[[Any], Row]) -> list[Row]:
