@@ -2,7 +2,8 @@
 """Time sipladder against sngrep and tshark on the same captures, in the same run.
 
 For each capture, each tool runs ``--rounds`` times (tshark ``--tshark-rounds``,
-as it is slow); the table shows the best wall time, the peak memory (the largest
+as it is slow); the table shows the best wall time, the best CPU time (user + system, less
+disturbed than wall time when other people share the machine), the peak memory (the largest
 resident set of the child and its children, from ``os.wait4`` and a poll of
 ``/proc`` that sums a whole process tree, whichever is larger) and the ratios to
 sngrep. Captures are built with ``make_capture.py`` (synth engine, fixed seed)
@@ -51,6 +52,7 @@ class Result:
     capture: str
     walls: list[float] = field(default_factory=list)
     peaks_kib: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     status: int = 0
     digest: str | None = None
     output: Path | None = None
@@ -58,6 +60,10 @@ class Result:
     @property
     def wall(self) -> float:
         return min(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return min(self.cpus)
 
     @property
     def peak_mib(self) -> float:
@@ -88,8 +94,8 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], stdout_path: str | None, cwd: Path) -> tuple[float, int, int]:
-    """Run ``cmd``; return (wall seconds, peak KiB, exit status)."""
+def measure(cmd: list[str], stdout_path: str | None, cwd: Path) -> tuple[float, float, int, int]:
+    """Run ``cmd``; return (wall seconds, CPU seconds (user + system), peak KiB, exit status)."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL  # noqa: SIM115
     peak_tree = 0
     done = threading.Event()
@@ -114,7 +120,8 @@ def measure(cmd: list[str], stdout_path: str | None, cwd: Path) -> tuple[float, 
         out.close()  # type: ignore[union-attr]
     # ru_maxrss is KiB on Linux: the largest single process among the child and its reaped
     # descendants; the /proc poll catches several processes alive at once.
-    return wall, max(usage.ru_maxrss, peak_tree), proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, max(usage.ru_maxrss, peak_tree), proc.returncode
 
 
 def sha256(path: Path) -> str:
@@ -295,13 +302,14 @@ def main(argv: list[str] | None = None) -> int:
                     if tool == "sipladder"
                     else None
                 )
-                wall, peak, status = measure(cmd, out, ROOT)
+                wall, cpu, peak, status = measure(cmd, out, ROOT)
                 result.walls.append(wall)
+                result.cpus.append(cpu)
                 result.peaks_kib.append(peak)
                 result.status = result.status or status
                 print(
-                    f"  {tool:9} round {r + 1}: {wall:7.2f} s {peak / 1024:8.1f} MiB"
-                    f" status {status}",
+                    f"  {tool:9} round {r + 1}: {wall:7.2f} s wall {cpu:7.2f} s cpu "
+                    f"{peak / 1024:8.1f} MiB status {status}",
                     file=sys.stderr,
                 )
                 if out:
@@ -361,21 +369,32 @@ def print_table(results: list[Result], command: str) -> None:
         by_capture.setdefault(r.capture, {})[r.tool] = r
     print(f"sipladder command: {command}")
     print(
-        f"{'capture':28} {'tool':9} {'wall s':>8} {'peak MiB':>9} {'wall/sngrep':>11} "
-        f"{'mem/sngrep':>10}"
+        f"{'capture':24} {'tool':9} {'wall s':>7} {'cpu s':>7} {'peak MiB':>8} "
+        f"{'wall/sngrep':>11} {'cpu/sngrep':>10} {'mem/sngrep':>10}"
     )
     for capture, tools in by_capture.items():
         ref = tools.get("sngrep")
         for tool, r in tools.items():
-            wr = f"{r.wall / ref.wall:11.2f}" if ref else f"{'-':>11}"
-            mr = f"{r.peak_mib / ref.peak_mib:10.2f}" if ref else f"{'-':>10}"
-            print(f"{Path(capture).name:28} {tool:9} {r.wall:8.2f} {r.peak_mib:9.1f} {wr} {mr}")
+            if ref:
+                ratios = (
+                    f"{r.wall / ref.wall:11.2f} {r.cpu / max(ref.cpu, 1e-3):10.2f} "
+                    f"{r.peak_mib / ref.peak_mib:10.2f}"
+                )
+            else:
+                ratios = f"{'-':>11} {'-':>10} {'-':>10}"
+            print(
+                f"{Path(capture).name:24} {tool:9} {r.wall:7.2f} {r.cpu:7.2f} {r.peak_mib:8.1f} "
+                + ratios
+            )
     names = list(by_capture)
     for tool in ("sipladder", "sngrep", "tshark"):
         series = [by_capture[c][tool] for c in names if tool in by_capture[c]]
         if len(series) >= 2:
             growth = " -> ".join(f"{s.wall:.2f}" for s in series)
-            print(f"growth {tool}: {growth} s ({series[-1].wall / series[0].wall:.1f}-fold)")
+            print(
+                f"growth {tool}: wall {growth} s ({series[-1].wall / series[0].wall:.1f}-fold), "
+                f"cpu {series[-1].cpu / max(series[0].cpu, 1e-3):.1f}-fold"
+            )
 
 
 if __name__ == "__main__":
