@@ -77,7 +77,11 @@ class CallTimings:
     bye: Transaction | None  #: the first BYE (first hop) after the answer
 
 
-def call_timings(attempts: Sequence[Transaction], byes: Sequence[Transaction]) -> CallTimings:
+def call_timings(
+    attempts: Sequence[Transaction],
+    byes: Sequence[Transaction],
+    invite_hops: Sequence[Transaction] = (),
+) -> CallTimings:
     """The call's setup and release intervals.
 
     ``attempts`` are the first-hop transactions of the initial INVITE, in order: one, or
@@ -90,7 +94,9 @@ def call_timings(attempts: Sequence[Transaction], byes: Sequence[Transaction]) -
       section 4.2, session request delay).
     * ``answer``: first INVITE to the first 2xx.
     * ``release``: BYE to its final response (whatever side sent the BYE).
-    * ``duration``: first 2xx to the first BYE sent after it.
+    * ``duration``: the first 2xx as first seen in the capture (on whatever hop of the
+      INVITE: normally as it left the callee) to the first BYE, as it left its sender,
+      sent after it. ``invite_hops`` are every hop's transaction of the setup INVITEs.
     """
     if not attempts:
         return CallTimings(None, None, None, None, None, None)
@@ -106,13 +112,18 @@ def call_timings(attempts: Sequence[Transaction], byes: Sequence[Transaction]) -
             if answered_at is None and 200 <= seen.status < 300:
                 answered_at = seen.ts_ns
     bye = None
+    first_2xx: int | None = None
     if answered_at is not None:
-        bye = next((b for b in byes if b.start_ns >= answered_at), None)
+        first_2xx = min(
+            [answered_at]
+            + [r.ts_ns for t in invite_hops for r in t.responses if 200 <= r.status < 300]
+        )
+        bye = next((b for b in byes if b.start_ns >= first_2xx), None)
     return CallTimings(
         pdd_ns=None if pdd_at is None else pdd_at - start,
         answer_ns=None if answered_at is None else answered_at - start,
         release_ns=None if bye is None else to_final(bye),
-        duration_ns=None if bye is None or answered_at is None else bye.start_ns - answered_at,
+        duration_ns=None if bye is None or first_2xx is None else bye.start_ns - first_2xx,
         answered_at_ns=answered_at,
         bye=bye,
     )

@@ -73,7 +73,9 @@ def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Cal
     attempts = setup_attempts(transactions)
     ids = {t.id for t in attempts}
     byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
-    timings = call_timings(attempts, byes)
+    groups = {t.request_group for t in attempts}
+    invite_hops = [t for t in transactions if t.request_group in groups]
+    timings = call_timings(attempts, byes, invite_hops)
     cancelled = any(t.method == "CANCEL" and t.cancels in ids for t in transactions)
     final_status = attempts[-1].final_status if attempts else None
     if timings.answered_at_ns is not None and (final_status is None or final_status >= 300):

@@ -101,3 +101,19 @@ def test_in_dialog_requests_are_grouped_too() -> None:
     bye1 = f.forward(bye0, 3, S, P, branch="z9hG4bKs2")
     f.forward(bye1, 5, P, UE, branch="z9hG4bKp2")
     assert [t.hop for t in f.correlation.transactions] == [0, 1, 2]
+
+
+def test_duration_runs_from_the_2xx_as_first_seen_to_the_bye_leaving_its_sender() -> None:
+    f = three_hop_call()
+    # J hangs up at 5030; its BYE crosses S (5033) and P (5036) to UE; UE answers at 5037.
+    bye0 = f.request("BYE", 5030, J, S, branch="z9hG4bKj", from_tag="j", to_tag="ftag", cseq=1)
+    bye1 = f.forward(bye0, 5033, S, P, branch="z9hG4bKs2")
+    bye2 = f.forward(bye1, 5036, P, UE, branch="z9hG4bKp2")
+    f.response(200, 5037, bye2)
+    f.response(200, 5040, bye1)
+    f.response(200, 5044, bye0)
+    (call,) = f.correlation.calls
+    assert call.state.value == "completed"
+    assert ms(call.duration_ns) == 4000  # the 200 left J at 1030 (reached UE at 1040)
+    assert ms(call.release_ns) == 14  # BYE leaving J at 5030 to its 200 back at J at 5044
+    assert ms(call.answer_ns) == 1040  # still measured at the caller
