@@ -987,7 +987,24 @@ def build_ims(out: Path) -> None:
         },
         "counts": _counts(events),
     }
+    timings["registration"]["anchors"] = {
+        "delay_ms": [frame_of(events, t0), frame_of(events, t_reg_done)]
+    }
+    timings["call"]["anchors"] = {
+        "pdd_ms": [frame_of(events, t_invite), frame_of(events, t183_at_tom)],
+        "answer_ms": [frame_of(events, t_invite), frame_of(events, t200_at_tom)],
+        "release_ms": [frame_of(events, t_bye), frame_of(events, t_bye_done)],
+        "duration_s": [frame_of(events, t200), frame_of(events, t_bye)],
+    }
+    timings["registrations"] = [timings["registration"]]
+    timings["calls"] = [timings["call"]]
     write_timings(out.with_name("ims-tom-jerry.timings.json"), timings)
+
+
+def frame_of(events: list[Event], t_us: int) -> int:
+    """1-based frame number of the datagram sent at t_us (send times are unique)."""
+    (n,) = [i for i, e in enumerate(events, 1) if e.t_us == t_us]
+    return n
 
 
 def _counts(events: list[Event]) -> dict:
@@ -1100,6 +1117,990 @@ def build_seed(out: Path) -> None:
     write_capture(flow, out)
 
 
+# --------------------------------------------------------------------------- other flows
+#
+# Small captures, one flow each, between a caller (alice), a record-routing stateful
+# proxy and a callee (bob, and carol for forwarding). Each writes a timings JSON with,
+# for every call and registration, the values of the README's timing definitions by
+# construction and the frames ("anchors") each interval runs between.
+
+FLOW_EPOCH_US = 1728543600 * 1_000_000  # 2024-10-10 07:00:00 UTC
+
+ALICE = Node("alice", "192.0.2.10", "192.0.2.10", 5060, mac(0x21))
+PROXY = Node("proxy", "proxy.example.com", "192.0.2.1", 5060, mac(0x22), record_route=True)
+BOB = Node("bob", "198.51.100.20", "198.51.100.20", 5060, mac(0x23))
+CAROL = Node("carol", "203.0.113.30", "203.0.113.30", 5060, mac(0x24))
+REGISTRAR = Node("registrar", "registrar.example.com", "192.0.2.5", 5060, mac(0x25))
+# IPv6 variants, for the session modification sample
+ALICE6 = Node("alice", "2001:db8:10::a", "2001:db8:10::a", 5060, mac(0x31))
+PROXY6 = Node("proxy", "proxy.example.com", "2001:db8:10::1", 5060, mac(0x32), record_route=True)
+BOB6 = Node("bob", "2001:db8:20::b", "2001:db8:20::b", 5060, mac(0x33))
+
+AOR = {
+    "alice": "sip:alice@example.com",
+    "bob": "sip:bob@example.com",
+    "carol": "sip:carol@example.net",
+}
+ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, OPTIONS, REFER, NOTIFY"
+
+FLOW_DELAYS = {
+    # proxy: INVITE received -> 100 Trying sent, and -> INVITE forwarded
+    "proxy_trying_us": {"proxy": 300},
+    "proxy_forward_us": {"proxy": 2_100},
+    # proxy: response received -> relayed; in-dialog request received -> forwarded
+    "proxy_response_us": {"proxy": 800},
+    "proxy_indialog_us": {"proxy": 1_200},
+    # a UA answering a CANCEL, sending its 487, or ACKing a final response
+    "cancel_200_us": 600,
+    "cancel_487_us": 900,
+    "ack_us": 400,
+    # callee: INVITE received -> 180 Ringing
+    "ringing_us": 35_000,
+    # UAS answering a re-INVITE, UPDATE or BYE
+    "uas_answer_us": 4_000,
+    # caller: 2xx received -> ACK
+    "caller_ack_us": 1_100,
+}
+
+
+def _ua_request(
+    flow: Flow,
+    src: Node,
+    method: str,
+    ruri: str,
+    from_: str,
+    to: str,
+    call_id: str,
+    cseq: int,
+    routes: list[str] = (),  # type: ignore[assignment]
+    extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    body: str = "",
+    branch: str | None = None,
+) -> Msg:
+    hdrs = [("Via", f"SIP/2.0/UDP {src.sent_by};branch={branch or flow.branch()}")]
+    hdrs.append(("Max-Forwards", "70"))
+    hdrs += [("Route", r) for r in routes]
+    hdrs += [("From", from_), ("To", to), ("Call-ID", call_id), ("CSeq", f"{cseq} {method}")]
+    hdrs += list(extra)
+    if body:
+        hdrs.append(("Content-Type", "application/sdp"))
+    hdrs.append(("Content-Length", "0"))
+    return Msg(f"{method} {ruri} SIP/2.0", hdrs, body)
+
+
+def _sdp(
+    user: str,
+    node: Node,
+    version: int,
+    port: int,
+    direction: str = "sendrecv",
+    video: bool = False,
+    codecs: tuple[int, ...] = (0, 8, 101),
+) -> str:
+    fam = "IP6" if ":" in node.ip else "IP4"
+    names = {0: "PCMU/8000", 8: "PCMA/8000", 9: "G722/8000", 101: "telephone-event/8000"}
+    lines = [
+        "v=0",
+        f"o={user} {20241010 + len(user)} {version} IN {fam} {node.ip}",
+        "s=-",
+        f"c=IN {fam} {node.ip}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(map(str, codecs))}",
+    ]
+    lines += [f"a=rtpmap:{c} {names[c]}" for c in codecs]
+    if 101 in codecs:
+        lines.append("a=fmtp:101 0-16")
+    lines.append(f"a={direction}")
+    if video:
+        lines += [
+            f"m=video {port + 2} RTP/AVP 96",
+            "a=rtpmap:96 H264/90000",
+            "a=fmtp:96 profile-level-id=42e01f",
+            f"a={direction}",
+        ]
+    return sdp(lines)
+
+
+@dataclass
+class CallSetup:
+    """What a basic call setup through the proxy leaves behind, for what follows."""
+
+    call_id: str
+    t_invite: int
+    invite_hops: list[tuple[int, Msg]]
+    t_first_prov_at_caller: int | None = None
+    t_answer: int | None = None  # 2xx sent by the callee
+    t_answer_at_caller: int | None = None
+    t_ack_at_callee: int | None = None
+    from_: str = ""
+    to: str = ""  # with the callee's tag
+    cseq: int = 1
+
+
+def _setup(
+    flow: Flow,
+    t: int,
+    path: list[Node],
+    call_id: str,
+    callee_key: str,
+    answer_after_us: int | None,
+    offer: str,
+    answer_sdp: str,
+) -> CallSetup:
+    """INVITE through the proxy, 100 from the proxy, 180 from the callee, and (when
+    ``answer_after_us`` is given) 200 after that long of ringing, then the ACK."""
+    d = FLOW_DELAYS
+    caller, proxy, callee = path
+    from_ = f"<{AOR[caller.key]}>;tag={flow.token(8)}"
+    to = f"<{AOR[callee_key]}>"
+    inv = _ua_request(
+        flow,
+        caller,
+        "INVITE",
+        AOR[callee_key],
+        from_,
+        to,
+        call_id,
+        1,
+        extra=[
+            ("Contact", f"<sip:{caller.key}@{caller.ip_literal}>"),
+            ("Allow", ALLOW),
+            ("User-Agent", "softphone/5.2"),
+        ],
+        body=offer,
+    )
+    hops = flow.relay_request(t, path, inv, d["proxy_forward_us"], trying_us=d["proxy_trying_us"])
+    at_callee = hops[-1][1]
+    tag = flow.token(8)
+    contact = [("Contact", f"<sip:{callee.key}@{callee.ip_literal}>")]
+    r180 = response(at_callee, 180, "Ringing", to_tag=tag, record_route=True, extra=contact)
+    h180 = flow.relay_response(
+        hops[-1][0] + d["ringing_us"], list(reversed(path)), r180, d["proxy_response_us"]
+    )
+    setup = CallSetup(call_id, t, hops, h180[-1][0], from_=from_, to=f"{to};tag={tag}")
+    if answer_after_us is None:
+        return setup
+    t200 = h180[0][0] + answer_after_us
+    r200 = response(
+        at_callee,
+        200,
+        "OK",
+        to_tag=tag,
+        record_route=True,
+        extra=contact + [("Allow", ALLOW)],
+        body=answer_sdp,
+    )
+    h200 = flow.relay_response(t200, list(reversed(path)), r200, d["proxy_response_us"])
+    setup.t_answer, setup.t_answer_at_caller = t200, h200[-1][0]
+    ack = _ua_request(
+        flow,
+        caller,
+        "ACK",
+        f"sip:{callee.key}@{callee.ip_literal}",
+        from_,
+        setup.to,
+        call_id,
+        1,
+        routes=[proxy.uri],
+    )
+    ah = flow.relay_request(h200[-1][0] + d["caller_ack_us"], path, ack, d["proxy_indialog_us"])
+    setup.t_ack_at_callee = ah[-1][0]
+    return setup
+
+
+def _indialog_transaction(
+    flow: Flow,
+    t: int,
+    path: list[Node],
+    setup: CallSetup,
+    method: str,
+    cseq: int,
+    body: str = "",
+    answer: str = "",
+    reverse: bool = False,
+) -> tuple[int, int, int]:
+    """A request inside the dialog through the proxy (and its 2xx, and the ACK for a
+    re-INVITE). ``reverse``: the callee sends it. Returns (request sent, final sent by
+    the far end, final arriving back at the sender)."""
+    d = FLOW_DELAYS
+    caller, proxy, callee = path
+    src, dst = (callee, caller) if reverse else (caller, callee)
+    from_, to = (setup.to, setup.from_) if reverse else (setup.from_, setup.to)
+    contact = (
+        [("Contact", f"<sip:{src.key}@{src.ip_literal}>")] if method in ("INVITE", "UPDATE") else []
+    )
+    req = _ua_request(
+        flow,
+        src,
+        method,
+        f"sip:{dst.key}@{dst.ip_literal}",
+        from_,
+        to,
+        setup.call_id,
+        cseq,
+        routes=[proxy.uri],
+        extra=contact,
+        body=body,
+    )
+    route = [src, proxy, dst]
+    trying = d["proxy_trying_us"] if method == "INVITE" else None
+    hops = flow.relay_request(t, route, req, d["proxy_indialog_us"], trying_us=trying)
+    extra = (
+        [("Contact", f"<sip:{dst.key}@{dst.ip_literal}>")] if method in ("INVITE", "UPDATE") else []
+    )
+    r200 = response(hops[-1][1], 200, "OK", extra=extra, body=answer)
+    t_final = hops[-1][0] + d["uas_answer_us"]
+    rh = flow.relay_response(t_final, list(reversed(route)), r200, d["proxy_response_us"])
+    if method == "INVITE":
+        ack = _ua_request(
+            flow,
+            src,
+            "ACK",
+            f"sip:{dst.key}@{dst.ip_literal}",
+            from_,
+            to,
+            setup.call_id,
+            cseq,
+            routes=[proxy.uri],
+        )
+        flow.relay_request(rh[-1][0] + d["caller_ack_us"], route, ack, d["proxy_indialog_us"])
+    return t, t_final, rh[-1][0]
+
+
+def _timings_doc(
+    name: str, flow: Flow, events: list[Event], hosts: list[Node], **kw: object
+) -> dict:
+    doc: dict = {
+        "capture": name,
+        "model": "one capture point sees every datagram once, timestamped when sent",
+        "epoch": flow.epoch_us / 1_000_000,
+        "hosts": {n.key: {"host": n.host, "ip": n.ip, "port": n.port} for n in hosts},
+        "delays_us": FLOW_DELAYS,
+    }
+    doc.update(kw)
+    doc["counts"] = _counts(events)
+    return doc
+
+
+def _call_doc(
+    events: list[Event],
+    flow: Flow,
+    call_id: str,
+    caller: str,
+    callee: str,
+    state: str,
+    final_status: int,
+    start_us: int,
+    anchors: dict[str, tuple[int, int]],
+    **extra: object,
+) -> dict:
+    """A call's expected values: every interval from its two anchor send times."""
+    doc: dict = {
+        "call_id": call_id,
+        "caller": caller,
+        "callee": callee,
+        "state": state,
+        "final_status": final_status,
+        "start": (flow.epoch_us + start_us) / 1_000_000,
+    }
+    for key in ("pdd_ms", "answer_ms", "release_ms", "duration_s"):
+        if key in anchors:
+            a, b = anchors[key]
+            doc[key] = (b - a) / 1_000_000 if key == "duration_s" else ms(b - a)
+        else:
+            doc[key] = None
+    doc.update(extra)
+    doc["anchors"] = {
+        k: [frame_of(events, a), frame_of(events, b)] for k, (a, b) in anchors.items()
+    }
+    return doc
+
+
+# ---- deregistration (REGISTER with Expires: 0, digest challenge, 200 without bindings)
+
+
+def _digest(
+    user: str, realm: str, password: str, method: str, uri: str, nonce: str, nc: str, cnonce: str
+) -> str:
+    """RFC 2617 digest with qop=auth (RFC 3261 section 22.4)."""
+    import hashlib
+
+    def h(x: str) -> str:
+        return hashlib.md5(x.encode()).hexdigest()
+
+    return h(f"{h(f'{user}:{realm}:{password}')}:{nonce}:{nc}:{cnonce}:auth:{h(f'{method}:{uri}')}")
+
+
+DEREG_DELAYS = {"registrar_401_us": 2_400, "ua_auth_us": 4_200, "registrar_200_us": 3_100}
+
+
+def build_deregistration(out: Path) -> None:
+    flow = Flow(seed=1, epoch_us=FLOW_EPOCH_US)
+    d = DEREG_DELAYS
+    call_id = "8d1f3c2a7b@192.0.2.10"
+    tag = flow.token(8)
+    common = [
+        ("Contact", "<sip:alice@192.0.2.10>"),
+        ("Expires", "0"),
+        ("User-Agent", "softphone/5.2"),
+    ]
+    reg1 = _ua_request(
+        flow,
+        ALICE,
+        "REGISTER",
+        "sip:example.com",
+        f"<{AOR['alice']}>;tag={tag}",
+        f"<{AOR['alice']}>",
+        call_id,
+        101,
+        extra=common,
+    )
+    flow.send(0, ALICE, REGISTRAR, reg1)
+    nonce = "5f2c1e9a0b7d4c3e8a6f"
+    r401 = response(
+        reg1,
+        401,
+        "Unauthorized",
+        to_tag="r9x0k2",
+        extra=[
+            (
+                "WWW-Authenticate",
+                f'Digest realm="example.com", nonce="{nonce}", algorithm=MD5, qop="auth"',
+            ),
+        ],
+    )
+    t401 = flow.send(d["registrar_401_us"], REGISTRAR, ALICE, r401)
+    resp = _digest(
+        "alice",
+        "example.com",
+        "wonderland",
+        "REGISTER",
+        "sip:example.com",
+        nonce,
+        "00000001",
+        "0a4f113b",
+    )
+    auth = (
+        f'Digest username="alice", realm="example.com", nonce="{nonce}", uri="sip:example.com", '
+        f'response="{resp}", algorithm=MD5, cnonce="0a4f113b", qop=auth, nc=00000001'
+    )
+    reg2 = _ua_request(
+        flow,
+        ALICE,
+        "REGISTER",
+        "sip:example.com",
+        f"<{AOR['alice']}>;tag={tag}",
+        f"<{AOR['alice']}>",
+        call_id,
+        102,
+        extra=common + [("Authorization", auth)],
+    )
+    t2 = flow.send(t401 + d["ua_auth_us"], ALICE, REGISTRAR, reg2)
+    # RFC 3261 section 10.3 step 8: the 200 lists the remaining bindings - none
+    r200 = response(
+        reg2, 200, "OK", to_tag="r9x0k3", extra=[("Date", "Thu, 10 Oct 2024 07:00:00 GMT")]
+    )
+    t200 = flow.send(t2 + d["registrar_200_us"], REGISTRAR, ALICE, r200)
+    events = write_capture(flow, out)
+    delay = d["registrar_401_us"] + d["ua_auth_us"] + d["registrar_200_us"]
+    assert t200 == delay
+    reg = {
+        "aor": AOR["alice"],
+        "contact": "sip:alice@192.0.2.10",
+        "call_ids": [call_id],
+        "challenged": True,
+        "final_status": 200,
+        "expires": 0,
+        "deregistration": True,
+        "start": FLOW_EPOCH_US / 1_000_000,
+        "delay_ms": ms(delay),
+        "anchors": {"delay_ms": [frame_of(events, 0), frame_of(events, t200)]},
+    }
+    doc = _timings_doc(out.name, flow, events, [ALICE, REGISTRAR], registrations=[reg], calls=[])
+    doc["delays_us"] = d
+    write_timings(out.with_suffix(".timings.json"), doc)
+
+
+# ---- busy (486 from the callee, ACKed hop by hop)
+
+
+def build_busy(out: Path) -> None:
+    flow = Flow(seed=2, epoch_us=FLOW_EPOCH_US + 3600_000_000)
+    d = FLOW_DELAYS
+    path = [ALICE, PROXY, BOB]
+    call_id = "b7e2a91c40@192.0.2.10"
+    from_ = f"<{AOR['alice']}>;tag={flow.token(8)}"
+    inv = _ua_request(
+        flow,
+        ALICE,
+        "INVITE",
+        AOR["bob"],
+        from_,
+        f"<{AOR['bob']}>",
+        call_id,
+        1,
+        extra=[("Contact", "<sip:alice@192.0.2.10>"), ("Allow", ALLOW)],
+        body=_sdp("alice", ALICE, 1, 4000),
+    )
+    hops = flow.relay_request(0, path, inv, d["proxy_forward_us"], trying_us=d["proxy_trying_us"])
+    busy_after = 12_000
+    r486 = response(hops[-1][1], 486, "Busy Here", to_tag=flow.token(8))
+    rh = flow.relay_response(
+        hops[-1][0] + busy_after,
+        [BOB, PROXY, ALICE],
+        r486,
+        d["proxy_response_us"],
+        request_hops=hops,
+        ack_us=d["ack_us"],
+    )
+    events = write_capture(flow, out)
+    pdd = d["proxy_forward_us"]["proxy"] + busy_after + d["proxy_response_us"]["proxy"]
+    assert rh[-1][0] == pdd
+    call = _call_doc(
+        events,
+        flow,
+        call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "rejected",
+        486,
+        0,
+        {"pdd_ms": (0, rh[-1][0])},
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(
+            out.name,
+            flow,
+            events,
+            path,
+            calls=[call],
+            registrations=[],
+            flow_delays_us={"bob_486_us": busy_after},
+        ),
+    )
+
+
+# ---- no answer: the caller gives up (CANCEL, 487)
+
+
+def build_no_answer_cancel(out: Path) -> None:
+    flow = Flow(seed=3, epoch_us=FLOW_EPOCH_US + 2 * 3600_000_000)
+    d = FLOW_DELAYS
+    path = [ALICE, PROXY, BOB]
+    setup = _setup(
+        flow, 0, path, "c4a1f0e2d9@192.0.2.10", "bob", None, _sdp("alice", ALICE, 1, 4000), ""
+    )
+    give_up = 21_500_000
+    t_cancel = setup.t_first_prov_at_caller + give_up
+
+    # RFC 3261 section 9.1: CANCEL has the INVITE's Request-URI, Call-ID, From, To,
+    # CSeq number and top Via (same branch); hop by hop
+    def cancel_for(invite: Msg) -> Msg:
+        hdrs = [("Via", invite.get_all("Via")[0]), ("Max-Forwards", "70")]
+        hdrs += [("Route", r) for r in invite.get_all("Route")]
+        hdrs += [
+            ("From", invite.get("From")),
+            ("To", invite.get("To")),
+            ("Call-ID", invite.get("Call-ID")),
+            ("CSeq", f"{invite.get('CSeq').split()[0]} CANCEL"),
+            ("Content-Length", "0"),
+        ]
+        return Msg(f"CANCEL {invite.start.split()[1]} SIP/2.0", hdrs)
+
+    inv_a, inv_b = setup.invite_hops[0][1], setup.invite_hops[1][1]
+    flow.send(t_cancel, ALICE, PROXY, cancel_for(inv_a))
+    flow.send(t_cancel + d["cancel_200_us"], PROXY, ALICE, response(cancel_for(inv_a), 200, "OK"))
+    t_cb = flow.send(t_cancel + d["proxy_forward_us"]["proxy"], PROXY, BOB, cancel_for(inv_b))
+    flow.send(t_cb + d["cancel_200_us"], BOB, PROXY, response(cancel_for(inv_b), 200, "OK"))
+    bob_tag = setup.to.split("tag=")[1]
+    r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
+    rh = flow.relay_response(
+        t_cb + d["cancel_487_us"],
+        [BOB, PROXY, ALICE],
+        r487,
+        d["proxy_response_us"],
+        request_hops=setup.invite_hops,
+        ack_us=d["ack_us"],
+    )
+    events = write_capture(flow, out)
+    pdd = d["proxy_forward_us"]["proxy"] + d["ringing_us"] + d["proxy_response_us"]["proxy"]
+    assert setup.t_first_prov_at_caller == pdd
+    call = _call_doc(
+        events,
+        flow,
+        setup.call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "cancelled",
+        487,
+        0,
+        {"pdd_ms": (0, setup.t_first_prov_at_caller)},
+        cancel_after_ringing_ms=ms(give_up),
+        final_response_ms=ms(rh[-1][0]),
+        final_response_anchors=[frame_of(events, 0), frame_of(events, rh[-1][0])],
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(out.name, flow, events, path, calls=[call], registrations=[]),
+    )
+
+
+# ---- no answer: the proxy's timer fires (CANCEL towards bob, 480 to the caller)
+
+
+def build_no_answer_480(out: Path) -> None:
+    flow = Flow(seed=4, epoch_us=FLOW_EPOCH_US + 3 * 3600_000_000)
+    d = FLOW_DELAYS
+    path = [ALICE, PROXY, BOB]
+    setup = _setup(
+        flow, 0, path, "d0b3e8f1a2@192.0.2.10", "bob", None, _sdp("alice", ALICE, 1, 4000), ""
+    )
+    no_answer_timer = 30_000_000
+    inv_b = setup.invite_hops[1][1]
+    t_cb = setup.invite_hops[1][0] + no_answer_timer
+    cancel = Msg(
+        f"CANCEL {inv_b.start.split()[1]} SIP/2.0",
+        [
+            ("Via", inv_b.get_all("Via")[0]),
+            ("Max-Forwards", "70"),
+            ("From", inv_b.get("From")),
+            ("To", inv_b.get("To")),
+            ("Call-ID", inv_b.get("Call-ID")),
+            ("CSeq", "1 CANCEL"),
+            ("Reason", 'SIP;cause=480;text="No answer"'),
+            ("Content-Length", "0"),
+        ],
+    )
+    flow.send(t_cb, PROXY, BOB, cancel)
+    flow.send(t_cb + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK"))
+    bob_tag = setup.to.split("tag=")[1]
+    r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
+    t487 = flow.send(t_cb + d["cancel_487_us"], BOB, PROXY, r487)
+    flow.send(t487 + d["ack_us"], PROXY, BOB, ack_for_non_2xx(inv_b, r487))
+    # the proxy's no-answer timer: it answers the caller itself, as a UAS would, with its
+    # own To tag (many proxies are configured to send 480 rather than Timer C's 408)
+    inv_a = setup.invite_hops[0][1]
+    r480 = response(
+        inv_a,
+        480,
+        "Temporarily Unavailable",
+        to_tag=flow.token(8),
+        extra=[("Reason", 'SIP;cause=480;text="No answer"')],
+    )
+    t480 = flow.send(t487 + d["proxy_response_us"]["proxy"], PROXY, ALICE, r480)
+    flow.send(t480 + d["ack_us"], ALICE, PROXY, ack_for_non_2xx(inv_a, r480))
+    events = write_capture(flow, out)
+    call = _call_doc(
+        events,
+        flow,
+        setup.call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "rejected",
+        480,
+        0,
+        {"pdd_ms": (0, setup.t_first_prov_at_caller)},
+        proxy_no_answer_timer_ms=ms(no_answer_timer),
+        final_response_ms=ms(t480),
+        final_response_anchors=[frame_of(events, 0), frame_of(events, t480)],
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(out.name, flow, events, path, calls=[call], registrations=[]),
+    )
+
+
+# ---- forwarding on busy: bob redirects with 302, alice tries carol
+
+
+def build_forward_302(out: Path) -> None:
+    flow = Flow(seed=5, epoch_us=FLOW_EPOCH_US + 4 * 3600_000_000)
+    d = FLOW_DELAYS
+    path = [ALICE, PROXY, BOB]
+    call_id = "f302a8c1e5@192.0.2.10"
+    from_ = f"<{AOR['alice']}>;tag={flow.token(8)}"
+    offer = _sdp("alice", ALICE, 1, 4000)
+    inv = _ua_request(
+        flow,
+        ALICE,
+        "INVITE",
+        AOR["bob"],
+        from_,
+        f"<{AOR['bob']}>",
+        call_id,
+        1,
+        extra=[("Contact", "<sip:alice@192.0.2.10>"), ("Allow", ALLOW)],
+        body=offer,
+    )
+    hops = flow.relay_request(0, path, inv, d["proxy_forward_us"], trying_us=d["proxy_trying_us"])
+    redirect_after = 9_000
+    r302 = response(
+        hops[-1][1],
+        302,
+        "Moved Temporarily",
+        to_tag=flow.token(8),
+        extra=[
+            ("Contact", "<sip:carol@203.0.113.30>"),
+            ("Diversion", "<sip:bob@example.com>;reason=user-busy;counter=1"),
+        ],
+    )
+    rh = flow.relay_response(
+        hops[-1][0] + redirect_after,
+        [BOB, PROXY, ALICE],
+        r302,
+        d["proxy_response_us"],
+        request_hops=hops,
+        ack_us=d["ack_us"],
+    )
+    t302 = rh[-1][0]
+    # RFC 3261 section 8.1.3.4: new request to the contact; same To, From and Call-ID
+    # (recommended), CSeq incremented, new branch
+    retry_after = 3_000
+    path2 = [ALICE, PROXY, CAROL]
+    inv2 = _ua_request(
+        flow,
+        ALICE,
+        "INVITE",
+        "sip:carol@203.0.113.30",
+        from_,
+        f"<{AOR['bob']}>",
+        call_id,
+        2,
+        extra=[("Contact", "<sip:alice@192.0.2.10>"), ("Allow", ALLOW)],
+        body=offer,
+    )
+    t_inv2 = t302 + retry_after
+    h2 = flow.relay_request(
+        t_inv2, path2, inv2, d["proxy_forward_us"], trying_us=d["proxy_trying_us"]
+    )
+    carol_tag = flow.token(8)
+    contact = [("Contact", "<sip:carol@203.0.113.30>")]
+    r180 = response(h2[-1][1], 180, "Ringing", to_tag=carol_tag, record_route=True, extra=contact)
+    h180 = flow.relay_response(
+        h2[-1][0] + d["ringing_us"], [CAROL, PROXY, ALICE], r180, d["proxy_response_us"]
+    )
+    ring = 4_800_000
+    r200 = response(
+        h2[-1][1],
+        200,
+        "OK",
+        to_tag=carol_tag,
+        record_route=True,
+        extra=contact,
+        body=_sdp("carol", CAROL, 1, 6000),
+    )
+    t200 = h180[0][0] + ring
+    h200 = flow.relay_response(t200, [CAROL, PROXY, ALICE], r200, d["proxy_response_us"])
+    to_carol = f"<{AOR['bob']}>;tag={carol_tag}"
+    ack = _ua_request(
+        flow,
+        ALICE,
+        "ACK",
+        "sip:carol@203.0.113.30",
+        from_,
+        to_carol,
+        call_id,
+        2,
+        routes=[PROXY.uri],
+    )
+    ah = flow.relay_request(h200[-1][0] + d["caller_ack_us"], path2, ack, d["proxy_indialog_us"])
+    talk = 12_000_000
+    setup = CallSetup(call_id, t_inv2, h2, from_=from_, to=to_carol)
+    t_bye, t_bye_final, t_bye_done = _indialog_transaction(
+        flow, ah[-1][0] + talk, path2, setup, "BYE", 3
+    )
+    events = write_capture(flow, out)
+    call = _call_doc(
+        events,
+        flow,
+        call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "redirected",
+        302,
+        0,
+        {"pdd_ms": (0, t302)},
+        redirected_to="sip:carol@203.0.113.30",
+        note="the first final response to the initial INVITE is 302; the same Call-ID then "
+        "carries a second INVITE (CSeq 2) to carol, answered 200 and released by alice; "
+        "its own intervals are under 'redirected_invite'",
+        redirected_invite={
+            "cseq": 2,
+            "pdd_ms": ms(h180[-1][0] - t_inv2),
+            "answer_ms": ms(h200[-1][0] - t_inv2),
+            "release_ms": ms(t_bye_done - t_bye),
+            "duration_s": (t_bye - t200) / 1_000_000,
+            "anchors": {
+                "pdd_ms": [frame_of(events, t_inv2), frame_of(events, h180[-1][0])],
+                "answer_ms": [frame_of(events, t_inv2), frame_of(events, h200[-1][0])],
+                "release_ms": [frame_of(events, t_bye), frame_of(events, t_bye_done)],
+                "duration_s": [frame_of(events, t200), frame_of(events, t_bye)],
+            },
+        },
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(
+            out.name, flow, events, [ALICE, PROXY, BOB, CAROL], calls=[call], registrations=[]
+        ),
+    )
+
+
+# ---- forwarding on no answer: the proxy sends 181 and forwards to carol
+
+
+def build_forward_181(out: Path) -> None:
+    flow = Flow(seed=6, epoch_us=FLOW_EPOCH_US + 5 * 3600_000_000)
+    d = FLOW_DELAYS
+    path = [ALICE, PROXY, BOB]
+    setup = _setup(
+        flow, 0, path, "e181b2d7f3@192.0.2.10", "bob", None, _sdp("alice", ALICE, 1, 4000), ""
+    )
+    timer = 15_000_000
+    inv_a, inv_b = setup.invite_hops[0][1], setup.invite_hops[1][1]
+    t_fw = setup.invite_hops[1][0] + timer
+    # the proxy cancels bob's branch ...
+    cancel = Msg(
+        f"CANCEL {inv_b.start.split()[1]} SIP/2.0",
+        [
+            ("Via", inv_b.get_all("Via")[0]),
+            ("Max-Forwards", "70"),
+            ("From", inv_b.get("From")),
+            ("To", inv_b.get("To")),
+            ("Call-ID", inv_b.get("Call-ID")),
+            ("CSeq", "1 CANCEL"),
+            ("Content-Length", "0"),
+        ],
+    )
+    flow.send(t_fw, PROXY, BOB, cancel)
+    flow.send(t_fw + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK"))
+    bob_tag = setup.to.split("tag=")[1]
+    r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
+    t487 = flow.send(t_fw + d["cancel_487_us"], BOB, PROXY, r487)
+    flow.send(t487 + d["ack_us"], PROXY, BOB, ack_for_non_2xx(inv_b, r487))
+    # ... tells alice (181, RFC 3261 section 21.1.3) ...
+    proxy_tag = flow.token(8)
+    r181 = response(
+        inv_a,
+        181,
+        "Call Is Being Forwarded",
+        to_tag=proxy_tag,
+        extra=[("Diversion", "<sip:bob@example.com>;reason=no-answer;counter=1")],
+    )
+    t181 = flow.send(t_fw + 1_500, PROXY, ALICE, r181)
+    # ... and forwards the INVITE to carol on a new branch (a new client transaction)
+    inv_c = inv_a.copy()
+    inv_c.start = "INVITE sip:carol@203.0.113.30 SIP/2.0"
+    inv_c.remove_all("Via")
+    inv_c.insert_first("Via", inv_a.get_all("Via")[0])
+    inv_c.insert_first("Via", f"SIP/2.0/UDP {PROXY.sent_by};branch={flow.branch()}")
+    inv_c.set("Max-Forwards", "69")
+    inv_c.insert_first("Record-Route", PROXY.uri)
+    inv_c.add("Diversion", "<sip:bob@example.com>;reason=no-answer;counter=1")
+    t_inv_c = flow.send(t_fw + 2_300, PROXY, CAROL, inv_c)
+    carol_tag = flow.token(8)
+    contact = [("Contact", "<sip:carol@203.0.113.30>")]
+    r180 = response(inv_c, 180, "Ringing", to_tag=carol_tag, record_route=True, extra=contact)
+    h180 = flow.relay_response(
+        t_inv_c + d["ringing_us"], [CAROL, PROXY, ALICE], r180, d["proxy_response_us"]
+    )
+    r200 = response(
+        inv_c,
+        200,
+        "OK",
+        to_tag=carol_tag,
+        record_route=True,
+        extra=contact,
+        body=_sdp("carol", CAROL, 1, 6000),
+    )
+    t200 = h180[0][0] + 3_700_000
+    h200 = flow.relay_response(t200, [CAROL, PROXY, ALICE], r200, d["proxy_response_us"])
+    to_carol = f"<{AOR['bob']}>;tag={carol_tag}"
+    ack = _ua_request(
+        flow,
+        ALICE,
+        "ACK",
+        "sip:carol@203.0.113.30",
+        setup.from_,
+        to_carol,
+        setup.call_id,
+        1,
+        routes=[PROXY.uri],
+    )
+    path_c = [ALICE, PROXY, CAROL]
+    ah = flow.relay_request(h200[-1][0] + d["caller_ack_us"], path_c, ack, d["proxy_indialog_us"])
+    talk = 18_000_000
+    setup_c = CallSetup(setup.call_id, 0, [], from_=setup.from_, to=to_carol)
+    t_bye, _, t_bye_done = _indialog_transaction(flow, ah[-1][0] + talk, path_c, setup_c, "BYE", 2)
+    events = write_capture(flow, out)
+    call = _call_doc(
+        events,
+        flow,
+        setup.call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "completed",
+        200,
+        0,
+        {
+            "pdd_ms": (0, setup.t_first_prov_at_caller),
+            "answer_ms": (0, h200[-1][0]),
+            "release_ms": (t_bye, t_bye_done),
+            "duration_s": (t200, t_bye),
+        },
+        dialogs=3,
+        note="three To tags on one INVITE: bob's (180, then 487), the proxy's (181) and carol's "
+        "(180, 200); the call is answered by carol",
+        forwarded_at_ms=ms(t181),
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(
+            out.name, flow, events, [ALICE, PROXY, BOB, CAROL], calls=[call], registrations=[]
+        ),
+    )
+
+
+# ---- session modification: re-INVITE adding video, then UPDATE changing codec (IPv6)
+
+
+def build_session_modification(out: Path) -> None:
+    flow = Flow(seed=7, epoch_us=FLOW_EPOCH_US + 6 * 3600_000_000)
+    path = [ALICE6, PROXY6, BOB6]
+    setup = _setup(
+        flow,
+        0,
+        path,
+        "5e551070d1@2001:db8:10::a",
+        "bob",
+        2_600_000,
+        _sdp("alice", ALICE6, 1, 4000),
+        _sdp("bob", BOB6, 1, 5000, codecs=(0, 101)),
+    )
+    t = setup.t_ack_at_callee + 8_000_000
+    t_re, _, t_re_done = _indialog_transaction(
+        flow,
+        t,
+        path,
+        setup,
+        "INVITE",
+        2,
+        body=_sdp("alice", ALICE6, 2, 4000, video=True),
+        answer=_sdp("bob", BOB6, 2, 5000, video=True, codecs=(0, 101)),
+    )
+    t_up, _, t_up_done = _indialog_transaction(
+        flow,
+        t_re_done + 6_000_000,
+        path,
+        setup,
+        "UPDATE",
+        1,
+        reverse=True,
+        body=_sdp("bob", BOB6, 3, 5000, video=True, codecs=(9, 101)),
+        answer=_sdp("alice", ALICE6, 3, 4000, video=True, codecs=(9, 101)),
+    )
+    t_bye, _, t_bye_done = _indialog_transaction(flow, t_up_done + 9_000_000, path, setup, "BYE", 3)
+    events = write_capture(flow, out)
+    call = _call_doc(
+        events,
+        flow,
+        setup.call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "completed",
+        200,
+        0,
+        {
+            "pdd_ms": (0, setup.t_first_prov_at_caller),
+            "answer_ms": (0, setup.t_answer_at_caller),
+            "release_ms": (t_bye, t_bye_done),
+            "duration_s": (setup.t_answer, t_bye),
+        },
+        reinvite_ms=ms(t_re_done - t_re),
+        update_ms=ms(t_up_done - t_up),
+        reinvite_anchors=[frame_of(events, t_re), frame_of(events, t_re_done)],
+        update_anchors=[frame_of(events, t_up), frame_of(events, t_up_done)],
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(out.name, flow, events, path, calls=[call], registrations=[]),
+    )
+
+
+# ---- hold and resume: re-INVITE sendonly, then inactive, then sendrecv
+
+
+def build_hold_resume(out: Path) -> None:
+    flow = Flow(seed=8, epoch_us=FLOW_EPOCH_US + 7 * 3600_000_000)
+    path = [ALICE, PROXY, BOB]
+    setup = _setup(
+        flow,
+        0,
+        path,
+        "401d9e7c2b@192.0.2.10",
+        "bob",
+        3_100_000,
+        _sdp("alice", ALICE, 1, 4000),
+        _sdp("bob", BOB, 1, 5000),
+    )
+    t = setup.t_ack_at_callee + 14_000_000
+    phases = []
+    for n, (mine, theirs, pause) in enumerate(
+        [
+            ("sendonly", "recvonly", 25_000_000),
+            ("inactive", "inactive", 10_000_000),
+            ("sendrecv", "sendrecv", 30_000_000),
+        ],
+        start=2,
+    ):
+        t0, _, t1 = _indialog_transaction(
+            flow,
+            t,
+            path,
+            setup,
+            "INVITE",
+            n,
+            body=_sdp("alice", ALICE, n, 4000, direction=mine),
+            answer=_sdp("bob", BOB, n, 5000, direction=theirs),
+        )
+        phases.append(
+            {
+                "cseq": n,
+                "offer": mine,
+                "answer": theirs,
+                "round_trip_ms": ms(t1 - t0),
+                "anchors": [t0, t1],
+            }
+        )
+        t = t1 + pause
+    t_bye, _, t_bye_done = _indialog_transaction(flow, t, path, setup, "BYE", 5)
+    events = write_capture(flow, out)
+    for ph in phases:
+        ph["anchors"] = [frame_of(events, ph["anchors"][0]), frame_of(events, ph["anchors"][1])]
+    call = _call_doc(
+        events,
+        flow,
+        setup.call_id,
+        AOR["alice"],
+        AOR["bob"],
+        "completed",
+        200,
+        0,
+        {
+            "pdd_ms": (0, setup.t_first_prov_at_caller),
+            "answer_ms": (0, setup.t_answer_at_caller),
+            "release_ms": (t_bye, t_bye_done),
+            "duration_s": (setup.t_answer, t_bye),
+        },
+        reinvites=phases,
+    )
+    write_timings(
+        out.with_suffix(".timings.json"),
+        _timings_doc(out.name, flow, events, path, calls=[call], registrations=[]),
+    )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1120,6 +2121,14 @@ def main(argv: list[str]) -> int:
 BUILDERS = {
     "ims-tom-jerry.pcapng": build_ims,
     "seed-listings.pcap": build_seed,
+    "deregistration.pcap": build_deregistration,
+    "busy.pcap": build_busy,
+    "no-answer-cancel.pcap": build_no_answer_cancel,
+    "no-answer-480.pcap": build_no_answer_480,
+    "forward-302.pcap": build_forward_302,
+    "forward-181.pcap": build_forward_181,
+    "session-modification.pcap": build_session_modification,
+    "hold-resume.pcap": build_hold_resume,
 }
 
 

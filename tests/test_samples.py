@@ -369,3 +369,199 @@ def test_seed_listings_as_printed() -> None:
     assert all("\u00a0" not in t for t in texts)
     # one datagram per listing, from the sender the story gives it
     assert [d.src for d in datagrams] == [TOM, TOM, PCSCF1, TOM, PCSCF1, "4444::5:6:7:8"]
+
+
+# --------------------------------------------------------------------------- every call and
+# registration of every sample: the JSON's intervals, found again from the definitions
+
+FLOW_SAMPLES = [n for n in ALL_SAMPLES if n != "seed-listings.pcap"]
+
+
+def _expected_call_frames(datagrams: list[Datagram], call_id: str, cseq: int | None = None) -> dict:
+    """The frames each interval of a call runs between, by the README's definitions, found
+    here from the packets alone (the originator's view: the caller's host)."""
+    mine = [d for d in datagrams if d.header("Call-ID") == call_id]
+    invites = [d for d in mine if d.label == "INVITE" and "tag=" not in d.header("To")]
+    if cseq is not None:
+        invites = [d for d in invites if int(d.header("CSeq").split()[0]) == cseq]
+    invite = invites[0]
+    num = invite.header("CSeq").split()[0]
+    caller = invite.src
+    to_caller = [
+        d
+        for d in mine
+        if d.is_response
+        and d.method == "INVITE"
+        and d.header("CSeq").split()[0] == num
+        and d.dst == caller
+        and d.frame > invite.frame
+    ]
+    frames: dict[str, list[int]] = {}
+    first_non_100 = next((d for d in to_caller if d.status and d.status > 100), None)
+    if first_non_100 is not None:
+        frames["pdd_ms"] = [invite.frame, first_non_100.frame]
+    ok = next((d for d in to_caller if d.status and 200 <= d.status < 300), None)
+    if ok is not None:
+        frames["answer_ms"] = [invite.frame, ok.frame]
+        first_2xx = next(
+            d for d in mine if d.label == "200 INVITE" and d.header("CSeq").split()[0] == num
+        )
+        byes = [d for d in mine if d.label == "BYE"]
+        if byes:
+            bye = byes[0]
+            done = next(d for d in mine if d.label == "200 BYE" and d.dst == bye.src)
+            frames["release_ms"] = [bye.frame, done.frame]
+            frames["duration_s"] = [first_2xx.frame, bye.frame]
+    return frames
+
+
+def _check_intervals(datagrams: list[Datagram], doc: dict, expected_frames: dict) -> None:
+    assert doc["anchors"] == expected_frames
+    for key, (a, b) in expected_frames.items():
+        span = ms_between(datagrams[a - 1], datagrams[b - 1])
+        if key == "duration_s":
+            assert span / 1000 == pytest.approx(doc[key], abs=1e-9), key
+        else:
+            assert span == pytest.approx(doc[key], abs=1e-6), key
+    for key in ("pdd_ms", "answer_ms", "release_ms", "duration_s"):
+        if key in doc and key not in expected_frames:
+            assert doc[key] is None, f"{key} did not happen but has a value"
+
+
+@pytest.mark.parametrize("name", FLOW_SAMPLES)
+def test_call_intervals_match_definitions(name: str) -> None:
+    datagrams = read(SAMPLES / name)
+    data = timings(name.rsplit(".", 1)[0])
+    for call in data["calls"]:
+        _check_intervals(datagrams, call, _expected_call_frames(datagrams, call["call_id"]))
+        first = next(d for d in datagrams if d.header("Call-ID") == call["call_id"])
+        assert float(first.ts) == pytest.approx(call["start"], abs=1e-6)
+        finals = [
+            d
+            for d in datagrams
+            if d.header("Call-ID") == call["call_id"]
+            and d.is_response
+            and d.method == "INVITE"
+            and d.status >= 200
+            and d.dst == first.src  # as the caller sees it
+        ]
+        assert finals[0].status == call["final_status"]
+        if "redirected_invite" in call:
+            again = call["redirected_invite"]
+            frames = _expected_call_frames(datagrams, call["call_id"], cseq=again["cseq"])
+            _check_intervals(datagrams, again, frames)
+
+
+@pytest.mark.parametrize("name", FLOW_SAMPLES)
+def test_registration_delays_match_definition(name: str) -> None:
+    datagrams = read(SAMPLES / name)
+    data = timings(name.rsplit(".", 1)[0])
+    for reg in data["registrations"]:
+        regs = [
+            d for d in datagrams if d.label == "REGISTER" and d.header("Call-ID") in reg["call_ids"]
+        ]
+        ue = regs[0].src
+        ok = next(d for d in datagrams if d.label == "200 REGISTER" and d.dst == ue)
+        assert reg["anchors"]["delay_ms"] == [regs[0].frame, ok.frame]
+        assert ms_between(regs[0], ok) == pytest.approx(reg["delay_ms"], abs=1e-6)
+        challenged = any(d.label in ("401 REGISTER", "407 REGISTER") for d in datagrams)
+        assert reg["challenged"] is challenged
+        assert int(regs[0].headers("Expires")[0]) == reg["expires"]
+
+
+def test_every_flow_sample_is_described() -> None:
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    for name in ALL_SAMPLES:
+        assert f"`{name}`" in readme, name
+
+
+# --------------------------------------------------------------------------- flow specifics
+
+
+def test_busy_acked_hop_by_hop() -> None:
+    d = read(SAMPLES / "busy.pcap")
+    assert [x.label for x in d] == [
+        "INVITE",
+        "100 INVITE",
+        "INVITE",
+        "486 INVITE",
+        "ACK",
+        "486 INVITE",
+        "ACK",
+    ]
+    # the ACK for a non-2xx final response reuses the INVITE's branch on its hop (17.1.1.3)
+    assert d[4].headers("Via")[0] == d[2].headers("Via")[0]
+    assert d[6].headers("Via")[0] == d[0].headers("Via")[0]
+
+
+def test_cancel_matches_its_invite() -> None:
+    d = read(SAMPLES / "no-answer-cancel.pcap")
+    cancels = [x for x in d if x.label == "CANCEL"]
+    invites = [x for x in d if x.label == "INVITE"]
+    assert len(cancels) == 2
+    for c, i in zip(cancels, invites, strict=True):
+        assert c.headers("Via")[0] == i.headers("Via")[0]
+        assert c.start.split()[1] == i.start.split()[1]
+        assert c.header("CSeq") == i.header("CSeq").replace("INVITE", "CANCEL")
+    assert counts(d)["487 INVITE"] == 2 and counts(d)["200 CANCEL"] == 2
+
+
+def test_forwarding_samples() -> None:
+    d302 = read(SAMPLES / "forward-302.pcap")
+    r302 = [x for x in d302 if x.status == 302]
+    assert r302 and r302[0].header("Contact") == "<sip:carol@203.0.113.30>"
+    invites = [x for x in d302 if x.label == "INVITE" and x.src == "192.0.2.10"]
+    assert [x.header("CSeq") for x in invites] == ["1 INVITE", "2 INVITE"]
+    assert invites[0].header("Call-ID") == invites[1].header("Call-ID")
+    d181 = read(SAMPLES / "forward-181.pcap")
+    assert counts(d181)["181 INVITE"] == 1
+    tags = {
+        x.header("To").split("tag=")[1]
+        for x in d181
+        if x.is_response and x.method == "INVITE" and "tag=" in x.header("To")
+    }
+    assert len(tags) == 3  # bob, the proxy (181), carol
+
+
+def _directions(datagrams: list[Datagram], label: str) -> list[str]:
+    out = []
+    for x in datagrams:
+        if x.label == label and x.body:
+            out += re.findall(r"^a=(sendrecv|sendonly|recvonly|inactive)\r$", x.body.decode(), re.M)
+    return out
+
+
+def test_hold_and_resume_directions() -> None:
+    d = read(SAMPLES / "hold-resume.pcap")
+    # offers from alice on her hop: the initial INVITE, then hold, inactive, resume
+    offers = [x for x in d if x.label == "INVITE" and x.src == "192.0.2.10"]
+    assert [_directions([x], "INVITE") for x in offers] == [
+        ["sendrecv"],
+        ["sendonly"],
+        ["inactive"],
+        ["sendrecv"],
+    ]
+    answers = [x for x in d if x.label == "200 INVITE" and x.dst == "192.0.2.10"]
+    assert [_directions([x], "200 INVITE") for x in answers] == [
+        ["sendrecv"],
+        ["recvonly"],
+        ["inactive"],
+        ["sendrecv"],
+    ]
+
+
+def test_session_modification() -> None:
+    d = read(SAMPLES / "session-modification.pcap")
+    c = counts(d)
+    assert c["INVITE"] == 4 and c["UPDATE"] == 2 and c["200 UPDATE"] == 2
+    reinvite = [x for x in d if x.label == "INVITE" and "tag=" in x.header("To")][0]
+    assert b"m=video" in reinvite.body
+    update = [x for x in d if x.label == "UPDATE"][0]
+    assert update.src == "2001:db8:20::b" and b"G722" in update.body
+
+
+def test_deregistration() -> None:
+    d = read(SAMPLES / "deregistration.pcap")
+    assert [x.label for x in d] == ["REGISTER", "401 REGISTER", "REGISTER", "200 REGISTER"]
+    assert all(x.header("Expires") == "0" for x in d if x.label == "REGISTER")
+    assert d[3].headers("Contact") == []  # no bindings left (RFC 3261 section 10.3 step 8)
