@@ -205,16 +205,16 @@ class PacketDecoder:
         )
 
     def _malformed(self, frame: Frame, exc: Exception) -> None:
-        cut = len(frame.data) < frame.orig_len
         if isinstance(exc, DecodeError):
             reason = exc.reason
-        else:
+        else:  # struct.error or IndexError from a buffer shorter than a fixed header
             reason = "a header ends before its fixed fields"
-        if cut and not isinstance(exc, DecodeError):
+        if len(frame.data) < frame.orig_len:
+            # Most likely the snap length, not a broken packet: say so.
             code = "frame-cut"
             message = (
                 f"the snap length cut the frame to {len(frame.data)} of {frame.orig_len} bytes "
-                "inside its headers; skipped"
+                f"inside its headers ({reason}); skipped"
             )
         else:
             code = "malformed-packet"

@@ -40,6 +40,8 @@ IPPROTO_DSTOPTS = 60
 #: RFC 7045 says follow the same format.
 _GENERIC_EXTENSIONS = frozenset((IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS, 135, 139, 140))
 
+_EXTENSIONS = _GENERIC_EXTENSIONS | {IPPROTO_FRAGMENT, IPPROTO_AH}
+
 #: Loop guard for corrupt packets: no real packet chains more extension headers.
 MAX_EXTENSION_HEADERS = 16
 
@@ -82,7 +84,11 @@ def ipv4(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
         if data is not None:
             d.decode_ip_payload(frame, proto, src, dst, memoryview(data[0]))
         return
-    d.decode_ip_payload(frame, proto, src, dst, view[ihl:end])
+    handler = d.ip_protocols.get(proto)
+    if handler is None:
+        d.ignore(f"IP protocol {proto}")
+    else:
+        handler(d, frame, src, dst, view[ihl:end])
 
 
 def ipv6(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
@@ -97,7 +103,14 @@ def ipv6(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
         end = len(view)
     else:
         end = 40 + plen if 40 + plen <= len(view) else len(view)
-    extensions(d, frame, src, dst, nh, view, 40, end, 40 + plen if plen else end)
+    if nh in _EXTENSIONS:
+        extensions(d, frame, src, dst, nh, view, 40, end, 40 + plen if plen else end)
+        return
+    handler = d.ip_protocols.get(nh)
+    if handler is None:
+        d.ignore(f"IP protocol {nh}")
+    else:
+        handler(d, frame, src, dst, view[40:end])
 
 
 def extensions(
@@ -123,6 +136,13 @@ def extensions(
                 raise DecodeError("IPv6 extension header runs past the captured bytes", offset)
             next_nh = view[offset]
             offset += (view[offset + 1] + 1) * 8
+            nh = next_nh
+        elif nh == IPPROTO_AH:
+            # RFC 4302 section 2.2: length in 4-byte units minus 2 (unlike the others).
+            if offset + 2 > end:
+                raise DecodeError("authentication header runs past the captured bytes", offset)
+            next_nh = view[offset]
+            offset += (view[offset + 1] + 2) * 4
             nh = next_nh
         elif nh == IPPROTO_FRAGMENT:
             if offset + 8 > end:

@@ -124,11 +124,14 @@ def ethernet(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
             raise DecodeError(f"more than {MAX_VLAN_TAGS} stacked VLAN tags", offset)
         (ethertype,) = _u16(view, offset + 2)  # skip the 2-byte TCI (PCP, DEI, VLAN id)
         offset += 4
-    if ethertype < 0x0600:
+    handler = d.ethertypes.get(ethertype)  # the hot path: no extra call through the decoder
+    if handler is not None:
+        handler(d, frame, view[offset:])
+    elif ethertype < 0x0600:
         # An 802.3 length field: LLC/SNAP frames (STP, CDP, ...) carry no IP for us.
         d.ignore("802.3 LLC frame")
-        return
-    d.decode_ethertype(frame, ethertype, view[offset:])
+    else:
+        d.ignore(f"ethertype {ethertype:#06x}")
 
 
 def pppoe_session(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
