@@ -116,8 +116,9 @@ DIGITS = re.compile(r"\d+\Z")
 # SIP-URI = "sip:" [ userinfo ] hostport uri-parameters [ headers ]
 # absoluteURI = scheme ":" ( hier-part / opaque-part )
 # scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-# Lenient check only: a scheme, a colon, and no whitespace or angle brackets after it.
-URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^ \t<>\"]+\Z")
+# Lenient check only: a scheme, a colon, and then printable ASCII without whitespace,
+# quotes or angle brackets (anything else must be %-escaped, RFC 3261 section 19.1.1).
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!#-;=?-~]+\Z")
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 # Call-ID = ( "Call-ID" / "i" ) HCOLON callid ; callid = word [ "@" word ]

@@ -7,6 +7,8 @@ Later RFCs add compact forms of their own (listed next to each name below).
 
 from __future__ import annotations
 
+import re
+
 # Canonical spelling of every header name we know. Names are matched case-insensitively.
 KNOWN_HEADERS: tuple[str, ...] = (
     # RFC 3261 section 20
@@ -137,6 +139,11 @@ SINGLE_HEADERS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# One element of a #-list: quoted strings and <...> may contain commas; a stray quote or
+# angle bracket (malformed input) is taken as an ordinary character.
+_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|<[^>]*>|[^,"<]+|["<])+')
+
+
 def split_commas(value: str) -> list[str]:
     """Split a ``#``-list value at commas that are not inside a quoted string or ``<...>``.
 
@@ -145,32 +152,12 @@ def split_commas(value: str) -> list[str]:
     if '"' not in value and "<" not in value:
         parts = value.split(",")
     else:
-        parts = []
-        start = 0
-        in_quote = False
-        in_angle = False
-        i = 0
-        n = len(value)
-        while i < n:
-            ch = value[i]
-            if in_quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == '"':
-                    in_quote = False
-            elif ch == '"':
-                in_quote = True
-            elif in_angle:
-                if ch == ">":
-                    in_angle = False
-            elif ch == "<":
-                in_angle = True
-            elif ch == ",":
-                parts.append(value[start:i])
-                start = i + 1
-            i += 1
-        parts.append(value[start:])
-    return [p for p in (part.strip() for part in parts) if p]
+        parts = _LIST_ITEM.findall(value)
+    return [part for part in map(str.strip, parts) if part]
+
+
+# One generic-param: a quoted value may contain ";".
+_PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^;"]+|")+')
 
 
 def split_params(text: str) -> tuple[tuple[str, str | None], ...]:
@@ -185,25 +172,7 @@ def split_params(text: str) -> tuple[tuple[str, str | None], ...]:
     if '"' not in text:
         pieces = text.split(";")
     else:
-        pieces = []
-        start = 0
-        in_quote = False
-        i = 0
-        n = len(text)
-        while i < n:
-            ch = text[i]
-            if in_quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == '"':
-                    in_quote = False
-            elif ch == '"':
-                in_quote = True
-            elif ch == ";":
-                pieces.append(text[start:i])
-                start = i + 1
-            i += 1
-        pieces.append(text[start:])
+        pieces = _PARAM_ITEM.findall(text)
     params: list[tuple[str, str | None]] = []
     for piece in pieces:
         name, eq, val = piece.partition("=")

