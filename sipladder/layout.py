@@ -76,7 +76,7 @@ class Geometry:
     row: float = 30.0  #: height of a row without an SDP line
     extra_line: float = 13.0  #: added for an SDP line below the arrow
     min_gap: float = 130.0
-    max_gap: float = 300.0
+    max_gap: float = 220.0
     lane_gap: float = 14.0  #: between the last column and the first bracket lane
 
     def text_width(self, text: str, size: float | None = None) -> float:
@@ -285,29 +285,37 @@ def _uri_host(uri: str) -> str | None:
 def learned_names(messages: Iterable[Message]) -> dict[str, str]:
     """Host names that the capture itself ties to one address (ip -> name).
 
-    A request's top Via carries its sender's sent-by (RFC 3261 section 18.1.1); a
-    forwarding proxy puts its own URI on top of Record-Route (section 16.6 step 4).
-    A name is kept only when the address has that one name and the name that one
-    address: NAT, shared names or load balancers make the rest ambiguous."""
-    names_of: dict[str, set[str]] = {}
-    addresses_of: dict[str, set[str]] = {}
-
-    def note(ip: str, host: str | None) -> None:
-        if host and not _is_ip(host):
-            names_of.setdefault(ip, set()).add(host.lower())
-            addresses_of.setdefault(host.lower(), set()).add(ip)
-
+    A request's top Via carries its sender's sent-by (RFC 3261 section 18.1.1): that
+    is the evidence we trust. A forwarded request's top Record-Route is the URI of the
+    last proxy that record-routed (section 16.6 step 4), which need not be the sender,
+    so it only names an address that has no Via name, and only with a name no Via
+    gave to another address. A name is kept only when the address has that one name
+    and the name that one address: NAT, shared names or load balancers make the rest
+    ambiguous."""
+    via_names: dict[str, set[str]] = {}
+    rr_names: dict[str, set[str]] = {}
     for message in messages:
         sip = message.sip
         if not sip.is_request:
             continue
-        if sip.vias:
-            note(message.src.ip, sip.vias[0].host)
+        if sip.vias and not _is_ip(sip.vias[0].host):
+            via_names.setdefault(message.src.ip, set()).add(sip.vias[0].host.lower())
         if len(sip.vias) > 1 and sip.record_routes:
-            note(message.src.ip, _uri_host(sip.record_routes[0].uri))
+            host = _uri_host(sip.record_routes[0].uri)
+            if host and not _is_ip(host):
+                rr_names.setdefault(message.src.ip, set()).add(host)
+    taken = {name for names in via_names.values() for name in names}
+    candidates = dict(via_names)
+    for ip, names in rr_names.items():
+        if ip not in candidates:
+            candidates[ip] = names - taken
+    addresses_of: dict[str, set[str]] = {}
+    for ip, names in candidates.items():
+        for name in names:
+            addresses_of.setdefault(name, set()).add(ip)
     return {
         ip: next(iter(names))
-        for ip, names in sorted(names_of.items())
+        for ip, names in sorted(candidates.items())
         if len(names) == 1 and len(addresses_of[next(iter(names))]) == 1
     }
 
@@ -758,13 +766,9 @@ def build_layout(
     for d in drafts:
         lo, hi = sorted((d.src, d.dst))
         if hi - lo == 1:
-            need = (
-                max(
-                    g.text_width(d.label + " ", g.font) + g.text_width(d.cseq, g.small),
-                    g.text_width(d.sdp or "", g.small),
-                )
-                + 24
-            )
+            # The SDP line may run past the lifelines (it is drawn with a white halo):
+            # counting it would make every ladder with SDP twice as wide.
+            need = g.text_width(d.label + " ", g.font) + g.text_width(d.cseq, g.small) + 24
             gaps[lo] = max(gaps[lo], min(need, g.max_gap))
     x0 = g.margin + g.time_width + max(boxes[0] / 2 if boxes else 0, 40)
     xs = [x0] if keys else []

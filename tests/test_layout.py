@@ -295,3 +295,27 @@ def test_real_correlator_gives_the_hand_worked_brackets() -> None:
 def test_default_title_names_the_files() -> None:
     title = build_layout(call_messages()).title
     assert title == "SIP ladder · test.pcap · 2023-11-14 · 14 messages"
+
+
+def test_record_route_of_an_earlier_proxy_does_not_name_a_later_hop() -> None:
+    """Q forwards (top Via q.example) a request that carries P's Record-Route: the
+    Record-Route names P, not Q (RFC 3261 section 16.6 step 4: only a proxy that
+    record-routes adds itself)."""
+    q = Endpoint("192.0.2.30", 5060)
+    via_q = Via("SIP/2.0", "UDP", "q.example", 5060, (("branch", "z9hG4bKq1"),))
+    forwarded = sip(
+        "INVITE sip:bob@example.com SIP/2.0", cseq=(1, "INVITE"), vias=(via_q, VIA_A),
+        record_routes=("sip:proxy.example.com;lr",),
+    )
+    messages = call_messages() + [message(14, 20, q, B, forwarded)]
+    assert learned_names(messages) == {P.ip: "proxy.example.com", q.ip: "q.example"}
+
+
+def test_record_route_names_a_proxy_without_a_via_name() -> None:
+    r = Endpoint("192.0.2.40", 5060)
+    via_r = Via("SIP/2.0", "UDP", "192.0.2.40", 5060, (("branch", "z9hG4bKr1"),))
+    forwarded = sip(
+        "INVITE sip:bob@example.com SIP/2.0", cseq=(1, "INVITE"), vias=(via_r, VIA_A),
+        record_routes=("sip:edge.example;lr",),
+    )
+    assert learned_names([message(0, 0, r, B, forwarded)]) == {r.ip: "edge.example"}

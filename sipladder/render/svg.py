@@ -126,7 +126,7 @@ def _row(layout: Layout, row: Row) -> str:
     if row.cseq:
         label.append(f' <tspan class="cseq">{xml_text(row.cseq)}</tspan>')
     if row.retransmission:
-        label.append(' <tspan class="cseq retr">↻ retransmission</tspan>')
+        label.append(' <tspan class="cseq retr">↻ retr.</tspan>')
     if row.anomalies:
         label.append(f' <tspan class="anom">⚠ {xml_text(", ".join(row.anomalies))}</tspan>')
     parts.append(
@@ -213,13 +213,19 @@ def render_svg(layout: Layout) -> str:
             )
     out.append("</g>")
 
+    # Hop brackets first, so that arrow labels (with their white halo) stay on top.
+    if layout.hop_brackets:
+        out.append('<g class="hops">')
+        out.extend(_bracket(layout, b) for b in layout.hop_brackets)
+        out.append("</g>")
+
     out.append('<g class="rows">')
     out.extend(_row(layout, row) for row in layout.rows)
     out.append("</g>")
 
-    if layout.brackets:
+    if layout.side_brackets:
         out.append('<g class="brackets">')
-        out.extend(_bracket(layout, b) for b in layout.brackets)
+        out.extend(_bracket(layout, b) for b in layout.side_brackets)
         out.append("</g>")
 
     if layout.legend:
