@@ -415,7 +415,8 @@ def _alias(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 )
 @click.option(
     "--width", type=click.IntRange(min=40), default=None,
-    help="Width of a text ladder in characters (default: the terminal's; 120 for files).",
+    help="Width of a text ladder in characters (default: the terminal's; for a file, "
+    "as wide as the labels need).",
 )
 @click.option(
     "--no-learned-names", is_flag=True, help="Do not name columns from Via/Record-Route host names."

@@ -108,11 +108,12 @@ class Ladder:
     # ----------------------------------------------------------------------- files
 
     def render(self, fmt: str, width: int | None = None) -> str | bytes:
-        """The ladder in format ``fmt`` (one of :data:`FORMATS`): text, or bytes for images."""
+        """The ladder in format ``fmt`` (one of :data:`FORMATS`): text, or bytes for images.
+        ``width`` is for the text format (None: as wide as the labels need)."""
         if fmt == "svg":
             return self.to_svg()
         if fmt == "text":
-            return self.to_text(width or 120)
+            return render_text(self.layout, width)  # None: as wide as the labels need
         if fmt == "html":
             return self.to_html()
         if fmt == "mermaid":
@@ -129,7 +130,8 @@ class Ladder:
         self, path: str | os.PathLike[str], fmt: str | None = None, width: int | None = None
     ) -> str:
         """Write the ladder to ``path`` in the format its suffix names (or ``fmt``).
-        Returns the format written. Text files get a 120-column ladder unless ``width``."""
+        Returns the format written. Text files are as wide as their labels need
+        unless ``width`` says otherwise."""
         chosen = format_for(path, fmt)
         data = self.render(chosen, width)
         if isinstance(data, str):

@@ -113,7 +113,7 @@ def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
         )
         text(
             b.x - tick,
-            b.y1 + 4,
+            b.y1 - 4,
             b.label,
             10.5,
             ha="right" if b.side == "left" else "left",

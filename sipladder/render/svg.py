@@ -35,10 +35,11 @@ text{font-family:$font;fill:#111}
 .name{font-size:12px;font-weight:bold}
 .addr,.time,.delta,.sdp,.cseq,.bl,.hop,.leg{font-size:10.5px}
 .delta,.sdp,.cseq,.addr,.leg{fill:$muted}
-.lbl{font-size:12px;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
-.sdp{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
+.lbl{font-size:12px;paint-order:stroke;stroke:#fff;stroke-width:5px;stroke-linejoin:round}
+.sdp{paint-order:stroke;stroke:#fff;stroke-width:5px;stroke-linejoin:round}
 .anom{fill:$anomaly;font-weight:bold}
 .retr{font-style:italic}
+.bg{fill:#fff}
 .life{stroke:#b8b8b8;stroke-width:1}
 .box{fill:#f4f4f4;stroke:#777;stroke-width:1}
 .arrow{stroke-width:1.6;fill:none}
@@ -49,9 +50,7 @@ text{font-family:$font;fill:#111}
 .guide{stroke:#999;stroke-width:0.8;stroke-dasharray:1 3;fill:none}
 .bl{fill:$bracket;font-weight:bold;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .hop{fill:$bracket;paint-order:stroke;stroke:#fff;stroke-width:3px}
-""").substitute(
-    font=FONT, muted=MUTED_COLOUR, anomaly=ANOMALY_COLOUR, bracket=BRACKET_COLOUR
-)
+""").substitute(font=FONT, muted=MUTED_COLOUR, anomaly=ANOMALY_COLOUR, bracket=BRACKET_COLOUR)
 
 
 def _n(value: float) -> str:
@@ -118,10 +117,26 @@ def _row(layout: Layout, row: Row) -> str:
         f'<text class="time" x="{_n(g.margin)}" y="{_n(row.y - 2)}">{clock_text(row.ts_ns)}</text>'
     )
     if row.delta_ns is not None:
-        parts.append(
-            _text("delta", g.margin, row.y + 10, xml_text(delta_text(row.delta_ns)))
-        )
+        parts.append(_text("delta", g.margin, row.y + 10, xml_text(delta_text(row.delta_ns))))
     parts.extend(_arrow(layout, row))
+
+    def backdrop(width: float, top: float, height: float) -> None:
+        # A white card behind text keeps lifelines from striking through it.
+        left = centre - width / 2 if anchor == "middle" else centre
+        parts.append(
+            f'<rect class="bg" x="{_n(left - 2)}" y="{_n(top)}" '
+            f'width="{_n(width + 4)}" height="{_n(height)}"/>'
+        )
+
+    small = g.small
+    width = g.text_width(row.label, g.font)
+    width += g.text_width(" " + row.cseq, small) if row.cseq else 0
+    width += g.text_width(" ↻ retr.", small) if row.retransmission else 0
+    if row.anomalies:
+        width += g.text_width(" ⚠ " + ", ".join(row.anomalies), small)
+    backdrop(width, row.y - 16, 13)
+    if row.sdp:
+        backdrop(g.text_width(row.sdp, small), row.y + 4, 12)
     label = [f'<tspan fill="{row.colour}">{xml_text(row.label)}</tspan>']
     if row.cseq:
         label.append(f' <tspan class="cseq">{xml_text(row.cseq)}</tspan>')
@@ -129,13 +144,9 @@ def _row(layout: Layout, row: Row) -> str:
         label.append(' <tspan class="cseq retr">↻ retr.</tspan>')
     if row.anomalies:
         label.append(f' <tspan class="anom">⚠ {xml_text(", ".join(row.anomalies))}</tspan>')
-    parts.append(
-        _text("lbl", centre, row.y - 5, "".join(label), anchor)
-    )
+    parts.append(_text("lbl", centre, row.y - 5, "".join(label), anchor))
     if row.sdp:
-        parts.append(
-            _text("sdp", centre, row.y + 13, xml_text(row.sdp), anchor)
-        )
+        parts.append(_text("sdp", centre, row.y + 13, xml_text(row.sdp), anchor))
     parts.append("</g>")
     return "".join(parts)
 
@@ -145,8 +156,8 @@ def _bracket(layout: Layout, bracket: Bracket) -> str:
     label = xml_text(bracket.label)
     if bracket.kind == "hop":
         # The bracket hugs the node's lifeline from the request's arrival to its
-        # departure; the label sits on the departure row, on the side the request
-        # came from, where that row has no arrow.
+        # departure; the label sits just above the departure arrow, on the side the
+        # request came from, where that row has neither arrow nor label.
         tick = 4 if bracket.side == "left" else -4  # ticks point at the lifeline
         text_x = x - tick
         anchor = "end" if bracket.side == "left" else "start"
@@ -154,7 +165,7 @@ def _bracket(layout: Layout, bracket: Bracket) -> str:
         return (
             f'<g class="hopd"><title>delay added by {node}: {label}</title>'
             f'<path class="br" d="M{_n(x + tick)} {_n(y0)}H{_n(x)}V{_n(y1)}H{_n(x + tick)}"/>'
-            + _text("hop", text_x, y1 + 4, label, anchor)
+            + _text("hop", text_x, y1 - 4, label, anchor)
             + "</g>"
         )
     right_edge = max(c.x for c in layout.columns)

@@ -39,7 +39,26 @@ def _label(row: Row, room: int) -> str:
     return _fit(terminal_safe(row.label + flags), room)
 
 
-def render_text(layout: Layout, width: int = 100) -> str:
+def natural_width(layout: Layout) -> int:
+    """A width at which one-hop arrows show their whole label (for files, which no
+    terminal limits): from 16 to 40 characters per column."""
+    need = 16
+    for row in layout.rows:
+        if abs(row.src - row.dst) == 1:
+            need = max(need, len(_label(row, 1000)) + 6)
+    for column in layout.columns:
+        need = max(need, len(column.title) + 2, len(column.address) + 2)
+    spacing = min(need, 40)
+    side = layout.side_brackets
+    lanes = max((b.lane for b in side), default=-1) + 1
+    right = 2 * lanes + 2 + max((len(b.label) for b in side), default=0) + 2 if lanes else 0
+    return PREFIX + spacing // 2 + max(len(layout.columns) - 1, 0) * spacing + 2 + right
+
+
+def render_text(layout: Layout, width: int | None = 100) -> str:
+    """The text ladder, at most ``width`` characters wide (None: :func:`natural_width`)."""
+    if width is None:
+        width = natural_width(layout)
     columns = layout.columns
     n = len(columns)
     side = layout.side_brackets
@@ -129,9 +148,11 @@ def render_text(layout: Layout, width: int = 100) -> str:
                 line[hi - 1] = ">"
             else:
                 line[lo + 1] = "<"
-            span = hi - lo - 1 - 4  # keep two arrow characters on each side
-            text = " " + _label(row, span - 2) + " "
-            _put(line, lo + 1 + (hi - lo - 1 - len(text)) // 2, text)
+            inner = hi - lo - 1
+            text = _label(row, inner - 2)  # keep the tail and the head of the arrow
+            if len(text) + 2 <= inner - 2:
+                text = f" {text} "
+            _put(line, lo + 1 + (inner - len(text)) // 2, text)
         lines.append(("".join(line) + lane_part(row.index, True)).rstrip())
         if row.sdp:
             line = blank()
