@@ -152,15 +152,6 @@ class Capture:
 
     # ----------------------------------------------------------------------- ladder
 
-    def _ladder_correlation(self) -> Correlation:
-        # Capture.correlation (correlation section) when present, so it is computed once.
-        correlation: Correlation | None = getattr(self, "correlation", None)
-        if correlation is None:
-            from sipladder.correlate import correlate
-
-            correlation = correlate(self._messages)
-        return correlation
-
     def ladder(
         self,
         *,
@@ -183,7 +174,7 @@ class Capture:
         from sipladder.ladder import Ladder
         from sipladder.layout import build_layout, parse_time, select_messages
 
-        correlation = self._ladder_correlation()
+        correlation = self.correlation
         first = self._messages[0].ts_ns if self._messages else None
         selected, notes = select_messages(
             self._messages,
