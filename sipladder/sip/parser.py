@@ -274,7 +274,7 @@ def _int_or_none(value: str) -> int | None:
 # --------------------------------------------------------------------------- the parser
 
 
-def _parse(data: bytes) -> SipMessage:
+def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     if not isinstance(data, bytes):
         if isinstance(data, bytearray | memoryview):
             data = bytes(data)
@@ -508,7 +508,37 @@ def _parse(data: bytes) -> SipMessage:
 
     sdp: SdpSession | None = None
     if body and content_type is not None:
-        sdp = _find_sdp(content_type, body, anomalies)
+        if lazy and media_type(content_type) == "application/sdp":
+            sdp = _LAZY  # type: ignore[assignment] # parsed on first access (no anomalies)
+        else:
+            sdp = _find_sdp(content_type, body, anomalies)
+    found_all = tuple(dict.fromkeys(anomalies)) if len(anomalies) > 1 else tuple(anomalies)
+    if lazy:
+        return _LazySipMessage(
+            kind,
+            method,
+            request_uri,
+            status,
+            reason,
+            version,
+            _LAZY,  # type: ignore[arg-type] # headers: rebuilt from raw on first access
+            len(body),  # type: ignore[arg-type] # body: a slice of raw, cut on access
+            raw,
+            call_id,
+            cseq,
+            from_,
+            to,
+            vias,
+            contacts,
+            routes,
+            record_routes,
+            max_forwards,
+            expires,
+            content_type,
+            content_length,
+            sdp,
+            found_all,
+        )
 
     return SipMessage(
         kind,
@@ -533,8 +563,63 @@ def _parse(data: bytes) -> SipMessage:
         content_type,
         content_length,
         sdp,
-        tuple(dict.fromkeys(anomalies)) if len(anomalies) > 1 else tuple(anomalies),
+        found_all,
     )
+
+
+# --------------------------------------------------------------------------- lazy fields
+
+# What costs memory in a parsed message is not what correlation reads: the (name, value)
+# pairs of every header are about a third of a message's memory, the body is a second
+# copy of the end of ``raw``, and SDP objects are built for bodies nobody may look at.
+# The parser therefore returns a SipMessage subclass whose ``headers``, ``body`` and
+# ``sdp`` are produced from ``raw`` on first access, by the very same code (``_parse``
+# with ``lazy=False``), so they cannot differ from eager parsing; ``headers`` and
+# ``sdp`` are then kept. Everything else (start line, eager fields, anomalies) is
+# computed at parse time as before. The slots of the dataclass hold a marker until then
+# (``body``: its length); ``dataclasses.replace``, pickling and equality go through
+# the properties, so they see ordinary values.
+
+_LAZY: object = object()
+_HEADERS_SLOT = SipMessage.__dict__["headers"]
+_BODY_SLOT = SipMessage.__dict__["body"]
+_SDP_SLOT = SipMessage.__dict__["sdp"]
+
+
+def _get_headers(self: SipMessage) -> tuple[tuple[str, str], ...]:
+    value = _HEADERS_SLOT.__get__(self)
+    if value is _LAZY:
+        value = _parse(self.raw, lazy=False).headers
+        _HEADERS_SLOT.__set__(self, value)
+    return value  # type: ignore[no-any-return]
+
+
+def _get_body(self: SipMessage) -> bytes:
+    value = _BODY_SLOT.__get__(self)
+    if value.__class__ is int:  # the body is the last ``value`` bytes of raw
+        raw = self.raw
+        return raw[len(raw) - value :] if value else b""
+    return value  # type: ignore[no-any-return]
+
+
+def _get_sdp(self: SipMessage) -> SdpSession | None:
+    value = _SDP_SLOT.__get__(self)
+    if value is _LAZY:
+        value = _find_sdp(self.content_type or "", self.body, [])
+        _SDP_SLOT.__set__(self, value)
+    return value  # type: ignore[no-any-return]
+
+
+class _LazySipMessage(SipMessage):
+    """A :class:`SipMessage` from the parser: ``headers``, ``body`` and ``sdp`` on demand."""
+
+    __slots__ = ()
+    headers = property(_get_headers, _HEADERS_SLOT.__set__)  # type: ignore[assignment]
+    body = property(_get_body, _BODY_SLOT.__set__)  # type: ignore[assignment]
+    sdp = property(_get_sdp, _SDP_SLOT.__set__)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:  # the same text as an eagerly built SipMessage
+        return "SipMessage" + SipMessage.__repr__(self)[len("_LazySipMessage") :]
 
 
 def _addr_anomaly(name: str, value: str, addr: NameAddr | None, why: str) -> Anomaly:
