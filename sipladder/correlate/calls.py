@@ -76,7 +76,14 @@ def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Cal
     groups = {t.request_group for t in attempts}
     invite_hops = [t for t in transactions if t.request_group in groups]
     timings = call_timings(attempts, byes, invite_hops)
-    cancelled = any(t.method == "CANCEL" and t.cancels in ids for t in transactions)
+    # The caller's CANCEL of the setup: linked by branch (section 9.1), or, from a UA that
+    # built its CANCEL's Via differently, the same CSeq number sent from the same place.
+    sent = {(t.cseq, t.client) for t in attempts}
+    cancelled = any(
+        t.method == "CANCEL"
+        and (t.cancels in ids or (t.cancels is None and (t.cseq, t.client) in sent))
+        for t in transactions
+    )
     final_status = attempts[-1].final_status if attempts else None
     if timings.answered_at_ns is not None and (final_status is None or final_status >= 300):
         final_status = next(

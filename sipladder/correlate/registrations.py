@@ -3,9 +3,9 @@
 A registration attempt is made of the REGISTERs, as they left the registering UA
 (the first hop of each request in the capture), of one address of record (the To
 URI, RFC 3261 section 10.2) and one set of Contact URIs. A REGISTER answered by a
-401 or 407 challenge continues into the next REGISTER of the same AOR and contact,
-even when that one has a new Call-ID, CSeq and From tag (as in the seed article's
-IMS flow); any other final response ends the attempt.
+401 or 407 challenge continues into the next REGISTER of the same AOR and contact sent
+within 32 s (64*T1) of the challenge, even when that one has a new Call-ID, CSeq and
+From tag (as in the seed article's IMS flow); any other final response ends the attempt.
 
 The kind of an attempt: ``deregistration`` when every contact asks for expires 0
 (Contact parameter, else the Expires header; RFC 3261 section 10.2.2), ``query`` when
@@ -70,6 +70,20 @@ def granted_expires(response: SipMessage, contacts: Sequence[NameAddr]) -> int |
     return response.expires
 
 
+#: How long after a 401/407 a REGISTER still counts as its answer: 64*T1 (32 s), the time a
+#: client transaction lives (RFC 3261 section 17.1.1.2, Timer B). A UA answers a challenge
+#: at once, or after its user typed a password; a REGISTER minutes later is a new attempt.
+CHALLENGE_ANSWER_WINDOW_NS = 64 * 500_000_000
+
+
+def _answers_challenge(previous: Transaction, tx: Transaction) -> bool:
+    return (
+        previous.final_status in CHALLENGES
+        and previous.final_ns is not None
+        and tx.start_ns - previous.final_ns <= CHALLENGE_ANSWER_WINDOW_NS
+    )
+
+
 @dataclass(slots=True)
 class _Attempt:
     aor: str
@@ -94,7 +108,7 @@ def build_registrations(
         contact = contact_text(request.contacts)
         key = (aor, contact)
         current = open_attempt.get(key)
-        if current is not None and current.txs[-1].final_status in CHALLENGES:
+        if current is not None and _answers_challenge(current.txs[-1], tx):
             current.txs.append(tx)  # the challenge round trip goes on
         else:
             current = _Attempt(aor, contact)

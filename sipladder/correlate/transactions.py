@@ -33,6 +33,7 @@ from sipladder.model import (
     SipMessage,
     Transaction,
     TransactionState,
+    Via,
 )
 
 #: RFC 3261 section 8.1.1.7: a branch starting with this was built by an RFC 3261 element.
@@ -86,7 +87,7 @@ def has_magic_cookie(branch: str | None) -> bool:
 
 def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
     """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
-    return tuple((v.sent_by.lower(), v.branch or "") for v in sip.vias)
+    return tuple((sent_by_key(v), v.branch or "") for v in sip.vias)
 
 
 @dataclass(slots=True)
@@ -165,6 +166,19 @@ class TxBuilder:
         )
 
 
+#: RFC 3261 section 18.2.2 / 19.1.2 (and RFC 7118 for WebSocket): the port a sent-by without
+#: one stands for, by Via transport.
+DEFAULT_PORTS = {"TLS": 5061, "WS": 80, "WSS": 443}
+
+
+def sent_by_key(via: Via) -> str:
+    """The sent-by as compared: host in lower case, the default port written out, so that
+    ``host`` and ``host:5060`` match (some UAs drop the port when they build the CANCEL)."""
+    host = via.host.lower()
+    port = via.port if via.port is not None else DEFAULT_PORTS.get(via.transport.upper(), 5060)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
     """The matching key of a message for ``method`` and whether it is the RFC 2543 fallback.
 
@@ -173,7 +187,7 @@ def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
     if via is None:
         return None
     branch = via.branch
-    sent_by = via.sent_by.lower()
+    sent_by = sent_by_key(via)
     if has_magic_cookie(branch):
         # RFC 3261 section 17.2.3: branch + sent-by + method (ACK matches INVITE, which
         # the caller asks for by passing method="INVITE"). The branch is case-sensitive.

@@ -163,3 +163,13 @@ def test_reinvite_does_not_count_as_setup() -> None:
     (call,) = g.correlation.calls
     assert ms(call.answer_ns) == 2120 and ms(call.pdd_ns) == 120
     assert call.state is CallState.ANSWERED
+
+
+def test_cancel_with_a_mismatched_via_still_cancels_the_call() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(100, 5, inv)
+    f.request("CANCEL", 3000, A, B, branch="z9hG4bKother")  # a UA that broke section 9.1
+    f.response(408, 32000, inv, to_tag="b")
+    (call,) = f.correlation.calls
+    assert call.state is CallState.CANCELLED and call.final_status == 408

@@ -122,3 +122,20 @@ def test_different_contacts_are_different_registrations() -> None:
     a, b = f.correlation.registrations
     assert a.state is St.FAILED and a.final_status == 401
     assert b.contact == "sip:tom@10.9.9.9" and not b.challenged
+
+
+def test_register_long_after_a_challenge_is_a_new_attempt() -> None:
+    # As in sngrep's aaa.pcap: credentials rejected (401 again), the UA tries 74 s later.
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a")
+    f.response(401, 100, r, to_tag="s")
+    r = register(f, 17_000, "z9hG4bK2", "c1", 2, "a")  # a person typed the password: 17 s
+    f.response(401, 17_100, r, to_tag="s")
+    r = register(f, 91_100, "z9hG4bK3", "c1", 3, "a")  # 74 s after the last challenge
+    f.response(401, 91_200, r, to_tag="s")
+    r = register(f, 91_300, "z9hG4bK4", "c1", 4, "a")
+    f.response(200, 91_400, r, to_tag="s")
+    failed, ok = f.correlation.registrations
+    assert failed.state is St.FAILED and failed.final_status == 401
+    assert len(failed.transactions) == 2 and failed.challenged
+    assert ok.state is St.REGISTERED and ms(ok.delay_ns) == 300

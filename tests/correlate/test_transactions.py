@@ -305,3 +305,25 @@ def test_feed_returns_the_links_at_once() -> None:
     second = correlator.feed(f.again(inv, 500))
     assert first.transaction == second.transaction == 0
     assert second.retransmission and not first.retransmission
+
+
+def test_cancel_whose_via_drops_the_default_port_is_still_linked() -> None:
+    # Seen in sngrep's aaa.pcap: INVITE Via "192.168.1.2:5060", CANCEL Via "192.168.1.2".
+    # Without a port, sent-by means port 5060 (RFC 3261 section 19.1.2), so they are equal.
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch="z9hG4bK1", sent_by="10.0.0.1:5060")
+    f.request("CANCEL", 5, A, B, branch="z9hG4bK1", sent_by="10.0.0.1")
+    invite, cancel = f.correlation.transactions
+    assert cancel.cancels == invite.id
+
+
+def test_tls_default_port_is_5061() -> None:
+    from sipladder.correlate.transactions import sent_by_key
+    from sipladder.model import Via
+    from tests.correlate.sipflow import via
+
+    tls = via("proxy.example", "z9hG4bK1")
+    tls = type(tls)(tls.protocol, "TLS", tls.host, None, tls.params)
+    assert sent_by_key(tls) == "proxy.example:5061"
+    assert sent_by_key(via("Proxy.Example", "z9hG4bK1")) == "proxy.example:5060"
+    assert sent_by_key(Via("SIP/2.0", "UDP", "2001:DB8::1", None)) == "[2001:db8::1]:5060"
