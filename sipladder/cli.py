@@ -59,15 +59,8 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
     return capture
 
 
-class ExitCodeException(click.ClickException):
-    """Leave with a given status, the message already printed (for ``lint``)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__("")
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:  # noqa: ARG002 - nothing to show
-        return None
+class ExitCodeException(click.exceptions.Exit):
+    """Leave with a given status, the findings already printed (for ``lint``)."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
