@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sipladder.model import Diagnostic, Message
 from sipladder.pipeline import Counters, messages_from_frames
+from sipladder.progress import Progress
 from sipladder.readers import read_frames
 from sipladder.rows import (
     CALLS,
@@ -39,14 +40,29 @@ if TYPE_CHECKING:
 class Capture:
     """SIP found in one or more capture files (merged by time)."""
 
-    def __init__(self, paths: str | Sequence[str]) -> None:
+    def __init__(self, paths: str | Sequence[str], progress: Progress | None = None) -> None:
         self.paths: tuple[str, ...] = (paths,) if isinstance(paths, str) else tuple(paths)
         self.diagnostics: list[Diagnostic] = []
         self.counters = Counters()
         frames = read_frames(self.paths, self._report)
-        self._messages: list[Message] = list(
-            messages_from_frames(frames, self._report, self.counters)
-        )
+        if progress is None or not progress.enabled:
+            self._messages: list[Message] = list(
+                messages_from_frames(frames, self._report, self.counters)
+            )
+            return
+        # The progress line counts frames as they are read; SIP messages and calls (the
+        # Call-IDs of INVITEs) are counted here, and read only when the line is redrawn.
+        invites: set[str | None] = set()
+        progress.messages = lambda: self.counters.sip_messages
+        progress.calls = invites.__len__
+        self._messages = []
+        append = self._messages.append
+        tracked = progress.track(frames, lambda frame: len(frame.data) + 16)
+        for message in messages_from_frames(tracked, self._report, self.counters):
+            append(message)
+            if message.sip.method == "INVITE":
+                invites.add(message.sip.call_id)
+        progress.close()
 
     @classmethod
     def from_messages(cls, messages: Sequence[Message], paths: Sequence[str] = ()) -> Capture:
@@ -197,6 +213,9 @@ class Capture:
         return Ladder(layout)
 
 
-def load(paths: str | Sequence[str]) -> Capture:
-    """Read one capture file or several (merged by timestamp) and parse every SIP message."""
-    return Capture(paths)
+def load(paths: str | Sequence[str], progress: Progress | None = None) -> Capture:
+    """Read one capture file or several (merged by timestamp) and parse every SIP message.
+
+    ``progress``: a :class:`~sipladder.progress.Progress` to draw while reading (the CLI
+    passes one that shows on a terminal only)."""
+    return Capture(paths, progress)

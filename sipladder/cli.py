@@ -18,6 +18,7 @@ from sipladder.capture import Capture, load
 from sipladder.errors import SipLadderError
 from sipladder.model import CallState, DialogState, RegistrationState, TransactionState
 from sipladder.output import terminal_safe, write_rows
+from sipladder.progress import Progress
 from sipladder.rows import CALLS, DIALOGS, MESSAGES, REGISTRATIONS, SUMMARY, TRANSACTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,14 +44,20 @@ def format_option(func: F) -> F:
 
 def quiet_option(func: F) -> F:
     return click.option(
-        "-q", "--quiet", is_flag=True, help="Do not print capture problems on standard error."
+        "-q",
+        "--quiet",
+        is_flag=True,
+        help="Do not print capture problems or the progress line on standard error.",
     )(func)
 
 
 def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
-    """Load the captures; a file that cannot be read at all ends the command with status 1."""
+    """Load the captures; a file that cannot be read at all ends the command with status 1.
+
+    While reading, a progress line (packets, SIP messages, calls) is drawn on standard
+    error when it is a terminal, unless ``quiet``."""
     try:
-        capture = load(list(captures))
+        capture = load(list(captures), Progress.for_files(list(captures), quiet=quiet))
     except SipLadderError as exc:
         raise click.ClickException(terminal_safe(str(exc))) from None
     if not quiet:

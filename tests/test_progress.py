@@ -71,3 +71,31 @@ def test_percentage_estimate_never_reaches_100() -> None:
     progress = Progress(stream=stream, total_bytes=1000, delay=0, interval=0)
     list(progress.track([b"x" * 600] * 4096 * 2, size=len))
     assert "(~99%)" in stream.getvalue()
+
+
+def test_capture_reports_packets_messages_and_calls(tmp_path) -> None:
+    """Reading a capture draws packets, SIP messages and calls (Call-IDs with an INVITE)."""
+    import importlib.util
+    from pathlib import Path
+
+    from sipladder.capture import load
+
+    spec = importlib.util.spec_from_file_location(
+        "make_capture", Path(__file__).resolve().parents[1] / "benchmarks" / "make_capture.py"
+    )
+    assert spec is not None and spec.loader is not None
+    make_capture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_capture)
+    path = tmp_path / "bench.pcap"
+    make_capture.make_synth(str(path), seed=1, messages=4500, rate=400.0, clients=5)
+
+    stream = Terminal()
+    capture = load(str(path), Progress.for_files([str(path)], stream=stream, delay=0, interval=0))
+    assert len(capture) == 4500
+    invites = {m.sip.call_id for m in capture.records if m.sip.method == "INVITE"}
+    text = stream.getvalue()
+    assert "sipladder: 4,096 packets, " in text
+    assert "SIP messages, " in text and " calls, " in text
+    last = text.rsplit("sipladder: ", 1)[1]
+    assert int(last.split(" calls")[0].rsplit(", ", 1)[1].replace(",", "")) <= len(invites)
+    assert text.endswith("\r\x1b[K")
