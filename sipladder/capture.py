@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from sipladder.analysis.lint import Finding
     from sipladder.correlate import Correlation
     from sipladder.ladder import Ladder
 
@@ -137,6 +138,17 @@ class Capture:
             unparsable=self.counters.unparsable,
             diagnostics=self.counters.diagnostics,
         )
+
+    def lint(self) -> list[Finding]:
+        """RFC 3261 conformance findings (``sipladder lint``), capture problems first."""
+        from sipladder.analysis.lint import lint
+
+        return lint(self._messages, self.correlation, self.diagnostics)
+
+    def lint_rows(self) -> list[dict[str, object]]:
+        from sipladder.analysis.lint import finding_row
+
+        return [finding_row(f) for f in self.lint()]
 
     @cached_property
     def calls(self) -> pd.DataFrame:

@@ -484,6 +484,55 @@ def ladder(
 # --------------------------------------------------------------------------- lint
 
 
+@cli.command()
+@capture_arguments
+@format_option
+@click.option(
+    "--severity", "min_severity", type=click.Choice(["info", "warning", "error"]),
+    default="info", show_default=True,
+    help="Report only findings of this severity or worse.",
+)
+@click.option(
+    "--ignore", "ignored", multiple=True, metavar="CODE",
+    help="Do not report this code (repeatable).",
+)
+def lint(
+    captures: tuple[str, ...], fmt: str, min_severity: str, ignored: tuple[str, ...]
+) -> None:
+    """RFC 3261 conformance findings per message, transaction and dialog (and the
+    capture's own problems), each with a stable code, severity, file, frame and a
+    sentence saying what is wrong and what was expected. Exit status 0 when clean,
+    1 when anything was found (2 for a usage error).
+
+    Example:
+
+        sipladder lint samples/seed-listings.pcap --severity warning
+    """
+    from sipladder.analysis.lint import at_least, finding_row
+    from sipladder.model import Severity
+    from sipladder.rows import LINT
+
+    # capture problems are findings here: they are not printed on stderr as well
+    capture = open_capture(captures, quiet=True)
+    minimum = Severity(min_severity)
+    findings = [
+        f for f in capture.lint() if at_least(f.severity, minimum) and f.code not in ignored
+    ]
+    if fmt == "table":
+        for finding in findings:
+            click.echo(terminal_safe(str(finding)))
+        counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+        click.echo(
+            f"{len(findings)} finding{'s' if len(findings) != 1 else ''}"
+            f" ({counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings,"
+            f" {counts[Severity.INFO]} info) in {len(capture)} SIP messages"
+        )
+    else:
+        write_rows(LINT, [finding_row(f) for f in findings], fmt, sys.stdout)
+    if findings:
+        raise ExitCodeException(1)
+
+
 # --------------------------------------------------------------------------- stats, plot, report
 
 

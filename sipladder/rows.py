@@ -308,6 +308,24 @@ def dialog_row(dialog: Dialog) -> Row:
     }
 
 
+# --------------------------------------------------------------------------- lint
+
+LINT = Table(
+    "lint",
+    (
+        _c("file", K.STR, "the capture file, as given"),
+        _c("frame", K.INT, "1-based frame number in its file; null for a file-level problem"),
+        _c("ts", K.TIME, "capture time of the message; null for capture problems", in_table=False),
+        _c("severity", K.STR, "error, warning or info"),
+        _c("code", K.STR, "stable code (see README, section lint)"),
+        _c("scope", K.STR, "capture, message, transaction or dialog"),
+        _c("call_id", K.STR, "Call-ID of the message, if any", in_table=False),
+        _c("transaction", K.INT, "id of its transaction (see `transactions`)", in_table=False),
+        _c("message", K.STR, "what is wrong and what was expected"),
+    ),
+)
+
+
 SUMMARY = Table(
     "summary",
     (
