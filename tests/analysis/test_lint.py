@@ -151,10 +151,6 @@ def test_seed_listing_defect_found(
     assert all(f.file.endswith("seed-listings.pcap") for f in hits)
 
 
-def test_seed_route_route_once_per_line(seed_findings: list[Finding]) -> None:
-    assert sum(f.code == "header-duplicated-name" for f in seed_findings) == 4
-
-
 # --------------------------------------------------------------------------- message level
 
 
