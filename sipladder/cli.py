@@ -57,7 +57,8 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
     While reading, a progress line (packets, SIP messages, calls) is drawn on standard
     error when it is a terminal, unless ``quiet``."""
     try:
-        capture = load(list(captures), Progress.for_files(list(captures), quiet=quiet))
+        progress = Progress.for_files(list(captures), quiet=quiet)
+        capture = load(list(captures), progress) if progress.enabled else load(list(captures))
     except SipLadderError as exc:
         raise click.ClickException(terminal_safe(str(exc))) from None
     if not quiet:
