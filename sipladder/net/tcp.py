@@ -1,0 +1,564 @@
+"""TCP stream reassembly: segments in, one :class:`~sipladder.model.Payload` per SIP message out.
+
+Each direction of a connection is its own byte stream (RFC 9293 section 3.4: sequence
+numbers count bytes, modulo 2**32). Segments are put in order whatever order the
+capture shows them in; a byte seen twice (retransmission, overlap) is used once, the
+first copy wins, as in Wireshark. The ordered bytes go to a per-direction consumer
+chosen by the first bytes of the stream:
+
+* SIP (the usual case): messages are cut by Content-Length (RFC 3261 section 18.3),
+  several per segment or one across many; CRLF keep-alives (RFC 5626 section 3.5.1)
+  are dropped.
+* WebSocket (RFC 7118): an HTTP upgrade, then frames; see :mod:`sipladder.net.websocket`.
+* TLS: cannot be read without keys; reported once per connection, with its endpoints.
+
+Bytes the capture never saw (a *gap*) are reported as a ``tcp-gap`` diagnostic and the
+SIP consumer resynchronises at the next SIP start line. A hole is declared lost when the
+other side acknowledges past it (so the receiver had the bytes: the capture missed
+them), when too much data waits behind it, or at the end of the capture. A connection
+whose start is not in the capture is read from its first SIP start line.
+
+Documented limits (bounded memory whatever the capture):
+
+* :data:`MAX_STREAMS` directions are tracked at once; the least recently used is
+  dropped past that (reported once, counted).
+* :data:`MAX_OUT_OF_ORDER` bytes may wait behind a hole in one direction.
+* :data:`MAX_MESSAGE` bytes for one SIP message (headers and body); a longer one is
+  delivered cut, marked truncated.
+* :data:`MAX_UNSYNCED` bytes are searched for a SIP start line in a stream that does not
+  start with one; past that, the direction is taken as not SIP and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from struct import Struct
+
+from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
+from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade
+
+Report = Callable[[Diagnostic], None]
+
+MAX_STREAMS = 8192
+MAX_OUT_OF_ORDER = 512 * 1024
+MAX_MESSAGE = 1024 * 1024
+MAX_UNSYNCED = 64 * 1024
+#: TLS connections reported one by one; past this they are only counted.
+MAX_TLS_REPORTS = 20
+
+_TCP = Struct("!HHIIBB")  # ports, seq, ack, data offset, flags (RFC 9293 section 3.1)
+_FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
+_SEQ_MOD = 1 << 32
+
+# RFC 3261 section 25.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF,
+# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF. Matched at the start of
+# a line; used to find where a message begins after a gap or in a mid-stream capture.
+# Method = token (letters in practice); the URI is any run of non-space characters.
+_START = rb"(?:[A-Za-z][A-Za-z0-9._!%*+`'~-]* [^ \r\n]+ SIP/2\.0\r?$|SIP/2\.0 [1-7]\d\d[ \r])"
+#: A start line at this very position.
+START_LINE = re.compile(_START, re.M)
+#: The next start line at the beginning of a line.
+SIP_START_LINE = re.compile(rb"^" + _START, re.M)
+# RFC 3261 section 20.14 Content-Length, compact form "l" (section 7.3.3).
+_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I | re.M)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A TLS record header (RFC 8446 section 5.1): handshake(22) or application data(23),
+# legacy version 3.x.
+_TLS_RECORD = re.compile(rb"[\x14-\x17]\x03[\x00-\x04]")
+
+
+def _seq_diff(a: int, b: int) -> int:
+    """``a - b`` in sequence space (RFC 9293 section 3.4), as a signed 32-bit number."""
+    d = (a - b) % _SEQ_MOD
+    return d - _SEQ_MOD if d >= 1 << 31 else d
+
+
+# --------------------------------------------------------------------------- SIP framing
+
+
+class SipStreamFramer:
+    """Cuts SIP messages out of one direction's ordered bytes by Content-Length.
+
+    ``feed`` returns the complete messages as ``(bytes, truncated)``; ``gap`` says bytes
+    were lost (the message in progress is dropped and the framer looks for the next
+    start line); ``close`` returns what is left at the end of the stream.
+    """
+
+    __slots__ = ("buf", "synced", "unsynced_bytes", "dead", "dropped", "skip")
+
+    def __init__(self, synced: bool = True) -> None:
+        self.buf = b""
+        self.synced = synced
+        self.unsynced_bytes = 0
+        self.dead = False  #: gave up: not SIP
+        self.dropped = 0  #: bytes skipped while looking for a start line
+        self.skip = 0  #: the rest of an oversized message, still to be passed over
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
+        if self.dead:
+            return []
+        buf = self.buf + data if self.buf else data
+        out: list[tuple[bytes, bool]] = []
+        pos = 0
+        n = len(buf)
+        if self.skip:
+            pos = min(n, self.skip)
+            self.skip -= pos
+        while pos < n:
+            if not self.synced:
+                m = SIP_START_LINE.search(buf, pos)
+                if m is None:
+                    # Keep the last partial line: a start line may be cut by the segment end.
+                    keep = buf.rfind(b"\n", pos) + 1 or pos
+                    keep = max(keep, n - 512)
+                    self._skip(keep - pos)
+                    pos = keep
+                    break
+                self._skip(m.start() - pos)
+                pos = m.start()
+                self.synced = True
+                self.unsynced_bytes = 0
+            # CRLF keep-alives between messages (RFC 5626 section 3.5.1: "\r\n\r\n" ping,
+            # "\r\n" pong) and any stray line ends.
+            while pos < n and buf[pos] in b"\r\n":
+                pos += 1
+            if pos >= n:
+                break
+            end = _HEADER_END.search(buf, pos)
+            if end is None:
+                if n - pos > MAX_MESSAGE:
+                    out.append((buf[pos:], True))
+                    pos = n
+                    self.synced = False
+                elif b"\n" in buf[pos : pos + 1024] and not START_LINE.match(buf, pos):
+                    self.synced = False  # not a start line: look for the next one
+                    continue
+                break
+            if not START_LINE.match(buf, pos):
+                self.synced = False
+                continue
+            head_end = end.end()
+            m = _CONTENT_LENGTH.search(buf, pos, end.start() + 1)
+            # RFC 3261 section 18.3: Content-Length is mandatory on streams; without it
+            # the message is taken to have no body.
+            length = int(m.group(1)) if m else 0
+            total = head_end - pos + length
+            if total > MAX_MESSAGE:
+                # Deliver the head of it, cut, and pass over the rest by its length.
+                if n - pos < MAX_MESSAGE:
+                    break
+                out.append((buf[pos : pos + MAX_MESSAGE], True))
+                pos += MAX_MESSAGE
+                self.skip = total - MAX_MESSAGE
+                step = min(n - pos, self.skip)
+                pos += step
+                self.skip -= step
+                continue
+            if n - pos < total:
+                break
+            out.append((buf[pos : pos + total], False))
+            pos += total
+        self.buf = buf[pos:] if pos < n and not self.dead else b""
+        return out
+
+    def _skip(self, count: int) -> None:
+        self.dropped += count
+        self.unsynced_bytes += count
+        if self.unsynced_bytes > MAX_UNSYNCED:
+            self.dead = True
+            self.buf = b""
+
+    def gap(self) -> list[tuple[bytes, bool]]:
+        """Bytes were lost: what was buffered is delivered cut (if it was a message
+        start) and the framer looks for the next start line."""
+        out = self._partial()
+        self.buf = b""
+        self.skip = 0
+        self.synced = False
+        self.unsynced_bytes = 0
+        self.dead = False
+        return out
+
+    def close(self) -> list[tuple[bytes, bool]]:
+        out = self._partial()
+        self.buf = b""
+        return out
+
+    def _partial(self) -> list[tuple[bytes, bool]]:
+        buf = self.buf.lstrip(b"\r\n")
+        if self.synced and buf and START_LINE.match(buf):
+            return [(buf, True)]
+        return []
+
+
+# --------------------------------------------------------------------------- one direction
+
+
+class _Direction:
+    """The state of one direction of one connection."""
+
+    __slots__ = (
+        "src",
+        "dst",
+        "next_seq",
+        "pending",
+        "pending_bytes",
+        "fin_seq",
+        "kind",
+        "framer",
+        "ws",
+        "syn_seen",
+        "head",
+        "last",
+    )
+
+    def __init__(self, src: Endpoint, dst: Endpoint) -> None:
+        self.src = src
+        self.dst = dst
+        self.next_seq: int | None = None
+        # seq -> (bytes, file, frame, ts_ns) waiting behind a hole
+        self.pending: dict[int, tuple[bytes, str, int, int]] = {}
+        self.pending_bytes = 0
+        self.fin_seq: int | None = None
+        self.kind: str | None = None  # None (undecided), "sip", "ws", "tls", "other"
+        self.framer: SipStreamFramer | None = None
+        self.ws: WebSocketFramer | None = None
+        self.syn_seen = False
+        self.head = b""  # first bytes, while the kind is undecided
+        self.last: tuple[str, int, int] = ("", 0, 0)  # file, frame, ts of the last data
+
+
+class TcpReassembler:
+    """Reassembles every TCP connection of a capture, one segment at a time.
+
+    ``feed`` takes one segment (the TCP header and its payload, as carried in IP) and
+    returns the SIP payloads it completes; ``finish`` flushes what is left at the end.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.streams: OrderedDict[tuple[str, int, str, int], _Direction] = OrderedDict()
+        self._holes: set[tuple[str, int, str, int]] = set()
+        self._tls_seen: set[tuple[str, int, str, int]] = set()
+        self.tls_connections = 0
+        self.evicted = 0
+        self.gaps = 0
+        self.retransmitted_bytes = 0
+        self._file = ""
+        self._frame = 0
+        self._ts = 0
+
+    # ----------------------------------------------------------------------- input
+
+    def feed(
+        self, file: str, frame: int, ts_ns: int, src_ip: str, dst_ip: str, segment: bytes
+    ) -> list[Payload]:
+        if len(segment) < 20:
+            self.report(
+                Diagnostic(file, frame, "tcp-truncated", "TCP header cut short", Severity.WARNING)
+            )
+            return []
+        sport, dport, seq, ack, offset, flags = _TCP.unpack_from(segment)
+        data = segment[(offset >> 4) * 4 :]
+        self._file, self._frame, self._ts = file, frame, ts_ns
+        key = (src_ip, sport, dst_ip, dport)
+        streams = self.streams
+        d = streams.get(key)
+        if d is None:
+            if not data and not flags & (_SYN | _FIN):
+                return self._check_ack(key, flags, ack)
+            d = self._new(key)
+        else:
+            streams.move_to_end(key)
+        out: list[Payload] = []
+        if flags & _SYN:
+            if d.syn_seen and d.next_seq is not None and _seq_diff(seq + 1, d.next_seq) != 0:
+                # Same four-tuple, new initial sequence number: a new connection.
+                out += self._close(d)
+                d = self._new(key)
+            if not d.syn_seen:
+                d.syn_seen = True
+                d.next_seq = (seq + 1) % _SEQ_MOD
+            seq = (seq + 1) % _SEQ_MOD
+        if flags & _FIN:
+            d.fin_seq = (seq + len(data)) % _SEQ_MOD
+        if data:
+            out += self._segment(key, d, seq, data)
+        elif d.fin_seq is not None and d.next_seq is not None and d.fin_seq == d.next_seq:
+            out += self._close(d)
+        if flags & _RST:
+            out += self._flush(key, d)
+        if self._holes and flags & _ACK:
+            out += self._check_ack(key, flags, ack)
+        return out
+
+    def finish(self) -> list[Payload]:
+        """End of capture: skip the holes that were never filled and flush every stream."""
+        out: list[Payload] = []
+        for key, d in list(self.streams.items()):
+            if d.last[1]:
+                self._file, self._frame, self._ts = d.last
+            out += self._flush(key, d)
+        if self.tls_connections > MAX_TLS_REPORTS:
+            more = self.tls_connections - MAX_TLS_REPORTS
+            self.report(
+                Diagnostic(
+                    self._file,
+                    None,
+                    "tls-unreadable",
+                    f"{more} more TLS connections could not be read (no keys)",
+                    Severity.INFO,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------------- streams
+
+    def _new(self, key: tuple[str, int, str, int]) -> _Direction:
+        d = _Direction(Endpoint(key[0], key[1]), Endpoint(key[2], key[3]))
+        self.streams[key] = d
+        if len(self.streams) > MAX_STREAMS:
+            old_key, _old = self.streams.popitem(last=False)
+            self._holes.discard(old_key)
+            self.evicted += 1
+            if self.evicted == 1:
+                self.report(
+                    Diagnostic(
+                        self._file,
+                        self._frame,
+                        "tcp-too-many-streams",
+                        f"more than {MAX_STREAMS} TCP streams at once: the least recently "
+                        "used are dropped (a message in progress on them is lost)",
+                        Severity.WARNING,
+                    )
+                )
+        return d
+
+    def _segment(
+        self, key: tuple[str, int, str, int], d: _Direction, seq: int, data: bytes
+    ) -> list[Payload]:
+        d.last = (self._file, self._frame, self._ts)
+        if d.next_seq is None:
+            # The connection started before the capture: read from here, and let the
+            # SIP framer find the first start line.
+            d.next_seq = seq
+        diff = _seq_diff(seq, d.next_seq)
+        if diff <= 0:
+            if -diff >= len(data):
+                self.retransmitted_bytes += len(data)
+                return []
+            if diff:
+                self.retransmitted_bytes += -diff
+                data = data[-diff:]
+            d.next_seq = (d.next_seq + len(data)) % _SEQ_MOD
+            out = self._deliver(d, data)
+            if d.pending:
+                out += self._drain(key, d)
+            elif d.fin_seq is not None and d.fin_seq == d.next_seq:
+                out += self._close(d)
+            return out
+        # Out of order: wait behind the hole. The first copy of a byte wins, so a later
+        # segment at the same position is kept only if it is longer.
+        old = d.pending.get(seq)
+        if old is None or len(old[0]) < len(data):
+            d.pending[seq] = (data, self._file, self._frame, self._ts)
+            d.pending_bytes += len(data) - (len(old[0]) if old else 0)
+        self._holes.add(key)
+        if d.pending_bytes > MAX_OUT_OF_ORDER:
+            return self._skip_hole(key, d, "too much data waiting behind it")
+        return []
+
+    def _drain(
+        self, key: tuple[str, int, str, int], d: _Direction, own_frames: bool = False
+    ) -> list[Payload]:
+        """Deliver the waiting segments that the hole-filling segment made contiguous.
+
+        A message is normally completed by the frame that filled the hole (as Wireshark
+        counts); when a hole is given up (``own_frames``), each waiting segment
+        completes its messages at its own frame and time.
+        """
+        out: list[Payload] = []
+        here = (self._file, self._frame, self._ts)
+        progress = True
+        while d.pending and progress:
+            progress = False
+            assert d.next_seq is not None
+            for seq in sorted(d.pending, key=lambda s: _seq_diff(s, d.next_seq or 0)):
+                diff = _seq_diff(seq, d.next_seq)
+                if diff > 0:
+                    break
+                data, file, frame, ts = d.pending.pop(seq)
+                d.pending_bytes -= len(data)
+                if own_frames:
+                    self._file, self._frame, self._ts = file, frame, ts
+                progress = True
+                if -diff >= len(data):
+                    self.retransmitted_bytes += len(data)
+                    continue
+                data = data[-diff:] if diff else data
+                d.next_seq = (d.next_seq + len(data)) % _SEQ_MOD
+                out += self._deliver(d, data)
+        self._file, self._frame, self._ts = here
+        if not d.pending:
+            self._holes.discard(key)
+            if d.fin_seq is not None and d.fin_seq == d.next_seq:
+                out += self._close(d)
+        return out
+
+    def _skip_hole(self, key: tuple[str, int, str, int], d: _Direction, why: str) -> list[Payload]:
+        """Declare the bytes before the first waiting segment lost and go on from there."""
+        assert d.next_seq is not None and d.pending
+        first = min(d.pending, key=lambda s: _seq_diff(s, d.next_seq or 0))
+        return self._gap(key, d, first, why) + self._drain(key, d, own_frames=True)
+
+    def _gap(
+        self, key: tuple[str, int, str, int], d: _Direction, to_seq: int, why: str
+    ) -> list[Payload]:
+        assert d.next_seq is not None
+        missing = _seq_diff(to_seq, d.next_seq)
+        self.gaps += 1
+        out: list[Payload] = []
+        if d.kind in (None, "sip", "ws"):
+            self.report(
+                Diagnostic(
+                    self._file,
+                    self._frame,
+                    "tcp-gap",
+                    f"TCP {d.src} -> {d.dst}: {missing} bytes missing from the capture "
+                    f"({why}); reading resumes at the next SIP start line",
+                    Severity.WARNING,
+                )
+            )
+        if d.framer is not None:
+            out += self._payloads(d, d.framer.gap(), Transport.TCP)
+        elif d.ws is not None:
+            d.ws.gap()
+        elif d.kind is None:
+            # Undecided stream: what we hold so far goes to a resynchronising SIP framer.
+            d.kind = "sip"
+            d.framer = SipStreamFramer(synced=False)
+            head, d.head = d.head, b""
+            if head:
+                out += self._payloads(d, d.framer.feed(head), Transport.TCP)
+            d.framer.gap()
+        d.next_seq = to_seq
+        return out
+
+    def _check_ack(self, key: tuple[str, int, str, int], flags: int, ack: int) -> list[Payload]:
+        """The peer acknowledged bytes of the reverse direction that are stuck behind a
+        hole: the receiver had them, so the capture lost them (RFC 9293 section 3.4)."""
+        if not flags & _ACK or not self._holes:
+            return []
+        rkey = (key[2], key[3], key[0], key[1])
+        if rkey not in self._holes:
+            return []
+        r = self.streams.get(rkey)
+        if r is None or r.next_seq is None or not r.pending:
+            self._holes.discard(rkey)
+            return []
+        if _seq_diff(ack, r.next_seq) <= 0:
+            return []
+        first = min(r.pending, key=lambda s: _seq_diff(s, r.next_seq or 0))
+        to = first if _seq_diff(ack, first) >= 0 else ack
+        out = self._gap(rkey, r, to, "acknowledged by the receiver")
+        return out + self._drain(rkey, r, own_frames=True)
+
+    def _flush(self, key: tuple[str, int, str, int], d: _Direction) -> list[Payload]:
+        out: list[Payload] = []
+        while d.pending:
+            out += self._skip_hole(key, d, "never retransmitted")
+        self._holes.discard(key)
+        return out + self._close(d)
+
+    def _close(self, d: _Direction) -> list[Payload]:
+        if d.framer is not None:
+            left = d.framer.close()
+            if left:
+                self.report(
+                    Diagnostic(
+                        self._file,
+                        self._frame,
+                        "tcp-incomplete-message",
+                        f"TCP {d.src} -> {d.dst}: the stream ended inside a SIP message "
+                        f"({len(left[0][0])} bytes of it delivered, marked truncated)",
+                        Severity.WARNING,
+                    )
+                )
+            return self._payloads(d, left, Transport.TCP)
+        if d.kind is None and d.head:
+            d.kind = "sip"
+            d.framer = SipStreamFramer(synced=d.syn_seen)
+            head, d.head = d.head, b""
+            out = self._payloads(d, d.framer.feed(head), Transport.TCP)
+            return out + self._close(d)
+        return []
+
+    # ----------------------------------------------------------------------- consumers
+
+    def _deliver(self, d: _Direction, data: bytes) -> list[Payload]:
+        kind = d.kind
+        if kind == "sip":
+            assert d.framer is not None
+            if d.framer.dead:
+                return []
+            return self._payloads(d, d.framer.feed(data), Transport.TCP)
+        if kind == "ws":
+            assert d.ws is not None
+            return self._payloads(d, [(m, t) for m, t in d.ws.feed(data)], Transport.WS)
+        if kind is not None:
+            return []
+        # Undecided: look at the first bytes of the stream.
+        head = d.head + data
+        probe = head.lstrip(b"\r\n")
+        if len(probe) < 4:
+            d.head = probe  # keep-alive CRLFs before anything else are dropped
+            return []
+        d.head = b""
+        if _TLS_RECORD.match(probe):
+            d.kind = "tls"
+            self._report_tls(d)
+            return []
+        upgrade = looks_like_upgrade(probe)
+        if upgrade is None:
+            d.head = probe  # an HTTP header block cut short: wait for the rest
+            return []
+        if upgrade:
+            d.kind = "ws"
+            d.ws = WebSocketFramer(expect_handshake=True)
+            return self._deliver(d, probe)
+        if probe.startswith((b"GET ", b"HTTP/")):
+            d.kind = "other"  # plain HTTP: not ours
+            return []
+        d.kind = "sip"
+        # A stream seen from its SYN starts with a message; otherwise find the first one.
+        d.framer = SipStreamFramer(synced=d.syn_seen)
+        return self._deliver(d, probe)
+
+    def _payloads(
+        self, d: _Direction, messages: list[tuple[bytes, bool]], transport: Transport
+    ) -> list[Payload]:
+        return [
+            Payload(self._file, self._frame, self._ts, d.src, d.dst, transport, m, t)
+            for m, t in messages
+        ]
+
+    def _report_tls(self, d: _Direction) -> None:
+        a, b = (d.src, d.dst) if d.src < d.dst else (d.dst, d.src)
+        conn = (a.ip, a.port, b.ip, b.port)
+        if conn in self._tls_seen:
+            return
+        self._tls_seen.add(conn)
+        self.tls_connections += 1
+        if self.tls_connections <= MAX_TLS_REPORTS:
+            self.report(
+                Diagnostic(
+                    self._file,
+                    self._frame,
+                    "tls-unreadable",
+                    f"TLS connection {d.src} -> {d.dst} could not be read: encrypted "
+                    "(use --engine tshark --tls-keylog FILE to decrypt SIP over TLS)",
+                    Severity.INFO,
+                )
+            )
