@@ -112,7 +112,8 @@ def test_retransmissions_are_used_once() -> None:
 def test_overlapping_segments_first_copy_wins() -> None:
     # Each segment repeats the last 37 bytes of the previous one, and a later
     # retransmission covers two segments at once.
-    pieces = [(max(0, i - 37), STREAM[max(0, i - 37) : i + 250]) for i in range(0, len(STREAM), 250)]
+    starts = [max(0, i - 37) for i in range(0, len(STREAM), 250)]
+    pieces = [(a, STREAM[a : a + 287]) for a in starts]
     pieces.insert(3, (200, STREAM[200:900]))
     out, diags = run(client_stream(pieces))
     assert bodies(out) == [MSG1, MSG2, MSG3]
