@@ -11,6 +11,8 @@ chosen by the first bytes of the stream:
   are dropped.
 * WebSocket (RFC 7118): an HTTP upgrade, then frames; see :mod:`sipladder.net.websocket`.
 * TLS: cannot be read without keys; reported once per connection, with its endpoints.
+* HEP3 (a capture agent's stream to its collector): packets by their length; see
+  :mod:`sipladder.net.hep`.
 
 Bytes the capture never saw (a *gap*) are reported as a ``tcp-gap`` diagnostic and the
 SIP consumer resynchronises at the next SIP start line. A hole is declared lost when the
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from struct import Struct
 
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
+from sipladder.net import hep
 from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade
 
 Report = Callable[[Diagnostic], None]
@@ -507,6 +510,11 @@ class TcpReassembler:
         if kind == "ws":
             assert d.ws is not None
             return self._payloads(d, [(m, t) for m, t in d.ws.feed(data)], Transport.WS)
+        if kind == "hep":
+            packets, rest = hep.split_stream(d.head + data)
+            d.head = rest if len(rest) <= MAX_MESSAGE else b""
+            found = (hep.payload(self._file, self._frame, self._ts, p) for p in packets)
+            return [p for p in found if p is not None]
         if kind is not None:
             return []
         # Undecided: look at the first bytes of the stream.
@@ -516,6 +524,9 @@ class TcpReassembler:
             d.head = probe  # keep-alive CRLFs before anything else are dropped
             return []
         d.head = b""
+        if probe.startswith(hep.HEP3_MAGIC):
+            d.kind = "hep"
+            return self._deliver(d, probe)
         if _TLS_RECORD.match(probe):
             d.kind = "tls"
             self._report_tls(d)
