@@ -24,6 +24,9 @@ Documented limits (bounded memory whatever the capture):
 
 * :data:`MAX_STREAMS` directions are tracked at once; the least recently used is
   dropped past that (reported once, counted).
+* :data:`MAX_BUFFERED` bytes are held in all streams together (waiting behind holes
+  or in messages not complete yet); past that, the least recently used streams are
+  dropped until a quarter of it is free (reported once, counted).
 * :data:`MAX_OUT_OF_ORDER` bytes may wait behind a hole in one direction.
 * :data:`MAX_MESSAGE` bytes for one SIP message (headers and body); a longer one is
   delivered cut, marked truncated.
@@ -41,10 +44,12 @@ from struct import Struct
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
 from sipladder.net import hep
 from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade
+from sipladder.sip.framing import StreamFramer
 
 Report = Callable[[Diagnostic], None]
 
 MAX_STREAMS = 8192
+MAX_BUFFERED = 64 * 1024 * 1024
 MAX_OUT_OF_ORDER = 512 * 1024
 MAX_MESSAGE = 1024 * 1024
 MAX_UNSYNCED = 64 * 1024
@@ -55,18 +60,6 @@ _TCP = Struct("!HHIIBB")  # ports, seq, ack, data offset, flags (RFC 9293 sectio
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
 _SEQ_MOD = 1 << 32
 
-# RFC 3261 section 25.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF,
-# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF. Matched at the start of
-# a line; used to find where a message begins after a gap or in a mid-stream capture.
-# Method = token (letters in practice); the URI is any run of non-space characters.
-_START = rb"(?:[A-Za-z][A-Za-z0-9._!%*+`'~-]* [^ \r\n]+ SIP/2\.0\r?$|SIP/2\.0 [1-7]\d\d[ \r])"
-#: A start line at this very position.
-START_LINE = re.compile(_START, re.M)
-#: The next start line at the beginning of a line.
-SIP_START_LINE = re.compile(rb"^" + _START, re.M)
-# RFC 3261 section 20.14 Content-Length, compact form "l" (section 7.3.3).
-_CONTENT_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I | re.M)
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 # A TLS record header (RFC 8446 section 5.1): handshake(22) or application data(23),
 # legacy version 3.x.
 _TLS_RECORD = re.compile(rb"[\x14-\x17]\x03[\x00-\x04]")
@@ -82,118 +75,52 @@ def _seq_diff(a: int, b: int) -> int:
 
 
 class SipStreamFramer:
-    """Cuts SIP messages out of one direction's ordered bytes by Content-Length.
+    """One direction's SIP messages, cut by :class:`~sipladder.sip.framing.StreamFramer`
+    (Content-Length framing, keep-alives, resynchronisation at a start line), with this
+    module's bounds on top: a message longer than :data:`MAX_MESSAGE` is delivered cut,
+    and a stream that yields no SIP in :data:`MAX_UNSYNCED` bytes is given up.
 
-    ``feed`` returns the complete messages as ``(bytes, truncated)``; ``gap`` says bytes
-    were lost (the message in progress is dropped and the framer looks for the next
-    start line); ``close`` returns what is left at the end of the stream.
+    ``feed`` and ``close`` return ``(message, truncated)`` pairs.
     """
 
-    __slots__ = ("buf", "synced", "unsynced_bytes", "dead", "dropped", "skip")
+    __slots__ = ("framer", "dead", "found", "skipped")
 
-    def __init__(self, synced: bool = True) -> None:
-        self.buf = b""
-        self.synced = synced
-        self.unsynced_bytes = 0
+    def __init__(self) -> None:
+        self.framer = StreamFramer()
         self.dead = False  #: gave up: not SIP
-        self.dropped = 0  #: bytes skipped while looking for a start line
-        self.skip = 0  #: the rest of an oversized message, still to be passed over
+        self.found = False  #: at least one message came out
+        self.skipped = 0  #: bytes passed over while not SIP
 
     def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
         if self.dead:
             return []
-        buf = self.buf + data if self.buf else data
-        out: list[tuple[bytes, bool]] = []
-        pos = 0
-        n = len(buf)
-        if self.skip:
-            pos = min(n, self.skip)
-            self.skip -= pos
-        while pos < n:
-            if not self.synced:
-                m = SIP_START_LINE.search(buf, pos)
-                if m is None:
-                    # Keep the last partial line: a start line may be cut by the segment end.
-                    keep = buf.rfind(b"\n", pos) + 1 or pos
-                    keep = max(keep, n - 512)
-                    self._skip(keep - pos)
-                    pos = keep
-                    break
-                self._skip(m.start() - pos)
-                pos = m.start()
-                self.synced = True
-                self.unsynced_bytes = 0
-            # CRLF keep-alives between messages (RFC 5626 section 3.5.1: "\r\n\r\n" ping,
-            # "\r\n" pong) and any stray line ends.
-            while pos < n and buf[pos] in b"\r\n":
-                pos += 1
-            if pos >= n:
-                break
-            end = _HEADER_END.search(buf, pos)
-            if end is None:
-                if n - pos > MAX_MESSAGE:
-                    out.append((buf[pos:], True))
-                    pos = n
-                    self.synced = False
-                elif b"\n" in buf[pos : pos + 1024] and not START_LINE.match(buf, pos):
-                    self.synced = False  # not a start line: look for the next one
-                    continue
-                break
-            if not START_LINE.match(buf, pos):
-                self.synced = False
-                continue
-            head_end = end.end()
-            m = _CONTENT_LENGTH.search(buf, pos, end.start() + 1)
-            # RFC 3261 section 18.3: Content-Length is mandatory on streams; without it
-            # the message is taken to have no body.
-            length = int(m.group(1)) if m else 0
-            total = head_end - pos + length
-            if total > MAX_MESSAGE:
-                # Deliver the head of it, cut, and pass over the rest by its length.
-                if n - pos < MAX_MESSAGE:
-                    break
-                out.append((buf[pos : pos + MAX_MESSAGE], True))
-                pos += MAX_MESSAGE
-                self.skip = total - MAX_MESSAGE
-                step = min(n - pos, self.skip)
-                pos += step
-                self.skip -= step
-                continue
-            if n - pos < total:
-                break
-            out.append((buf[pos : pos + total], False))
-            pos += total
-        self.buf = buf[pos:] if pos < n and not self.dead else b""
+        framer = self.framer
+        out = [(m, False) for m in framer.feed(data)]
+        if out:
+            self.found = True
+        elif not self.found and framer.skipped > MAX_UNSYNCED:
+            self.dead = True  # nothing that looks like SIP in a long stretch: not SIP
+            framer.gap()
+        if framer.pending > MAX_MESSAGE:
+            # A header section or body longer than we hold: deliver its head, cut.
+            head = framer.flush()
+            out += [(m[:MAX_MESSAGE], True) for m in head]
+            framer.gap()
         return out
-
-    def _skip(self, count: int) -> None:
-        self.dropped += count
-        self.unsynced_bytes += count
-        if self.unsynced_bytes > MAX_UNSYNCED:
-            self.dead = True
-            self.buf = b""
 
     def gap(self) -> list[tuple[bytes, bool]]:
-        """Bytes were lost: what was buffered is delivered cut (if it was a message
-        start) and the framer looks for the next start line."""
-        out = self._partial()
-        self.buf = b""
-        self.skip = 0
-        self.synced = False
-        self.unsynced_bytes = 0
+        """Bytes were lost: the message in progress is lost with them; the next start
+        line starts the next message."""
+        self.framer.gap()
         self.dead = False
-        return out
+        return []
 
     def close(self) -> list[tuple[bytes, bool]]:
-        out = self._partial()
-        self.buf = b""
-        return out
+        return [(m, True) for m in self.framer.flush()]
 
-    def _partial(self) -> list[tuple[bytes, bool]]:
-        buf = self.buf.lstrip(b"\r\n")
-        if self.synced and buf and START_LINE.match(buf):
-            return [(buf, True)]
-        return []
+    @property
+    def pending(self) -> int:
+        return self.framer.pending
 
 
 # --------------------------------------------------------------------------- one direction
@@ -215,6 +142,7 @@ class _Direction:
         "syn_seen",
         "head",
         "last",
+        "buffered",
     )
 
     def __init__(self, src: Endpoint, dst: Endpoint) -> None:
@@ -231,6 +159,7 @@ class _Direction:
         self.syn_seen = False
         self.head = b""  # first bytes, while the kind is undecided
         self.last: tuple[str, int, int] = ("", 0, 0)  # file, frame, ts of the last data
+        self.buffered = 0  # bytes held for this direction, as last measured
 
 
 class TcpReassembler:
@@ -247,6 +176,7 @@ class TcpReassembler:
         self._tls_seen: set[tuple[str, int, str, int]] = set()
         self.tls_connections = 0
         self.evicted = 0
+        self.buffered = 0  #: bytes held in all streams
         self.gaps = 0
         self.retransmitted_bytes = 0
         self._file = ""
@@ -280,6 +210,7 @@ class TcpReassembler:
             if d.syn_seen and d.next_seq is not None and _seq_diff(seq + 1, d.next_seq) != 0:
                 # Same four-tuple, new initial sequence number: a new connection.
                 out += self._close(d)
+                self.buffered -= d.buffered
                 d = self._new(key)
             if not d.syn_seen:
                 d.syn_seen = True
@@ -289,6 +220,15 @@ class TcpReassembler:
             d.fin_seq = (seq + len(data)) % _SEQ_MOD
         if data:
             out += self._segment(key, d, seq, data)
+            size = d.pending_bytes + len(d.head)
+            if d.framer is not None:
+                size += d.framer.pending
+            elif d.ws is not None:
+                size += len(d.ws.buf) + d.ws.size
+            self.buffered += size - d.buffered
+            d.buffered = size
+            if self.buffered > MAX_BUFFERED:
+                self._shed()
         elif d.fin_seq is not None and d.next_seq is not None and d.fin_seq == d.next_seq:
             out += self._close(d)
         if flags & _RST:
@@ -323,8 +263,9 @@ class TcpReassembler:
         d = _Direction(Endpoint(key[0], key[1]), Endpoint(key[2], key[3]))
         self.streams[key] = d
         if len(self.streams) > MAX_STREAMS:
-            old_key, _old = self.streams.popitem(last=False)
+            old_key, old = self.streams.popitem(last=False)
             self._holes.discard(old_key)
+            self.buffered -= old.buffered
             self.evicted += 1
             if self.evicted == 1:
                 self.report(
@@ -338,6 +279,27 @@ class TcpReassembler:
                     )
                 )
         return d
+
+    def _shed(self) -> None:
+        """Over the memory budget: drop the least recently used streams."""
+        first = True
+        while self.buffered > MAX_BUFFERED * 3 // 4 and len(self.streams) > 1:
+            key, d = self.streams.popitem(last=False)
+            self._holes.discard(key)
+            self.buffered -= d.buffered
+            self.evicted += 1
+            if first and d.buffered:
+                first = False
+                self.report(
+                    Diagnostic(
+                        self._file,
+                        self._frame,
+                        "tcp-memory-limit",
+                        f"TCP streams hold more than {MAX_BUFFERED} bytes together: the least "
+                        f"recently used are dropped, {d.src} -> {d.dst} first",
+                        Severity.WARNING,
+                    )
+                )
 
     def _segment(
         self, key: tuple[str, int, str, int], d: _Direction, seq: int, data: bytes
@@ -441,7 +403,7 @@ class TcpReassembler:
         elif d.kind is None:
             # Undecided stream: what we hold so far goes to a resynchronising SIP framer.
             d.kind = "sip"
-            d.framer = SipStreamFramer(synced=False)
+            d.framer = SipStreamFramer()
             head, d.head = d.head, b""
             if head:
                 out += self._payloads(d, d.framer.feed(head), Transport.TCP)
@@ -492,7 +454,7 @@ class TcpReassembler:
             return self._payloads(d, left, Transport.TCP)
         if d.kind is None and d.head:
             d.kind = "sip"
-            d.framer = SipStreamFramer(synced=d.syn_seen)
+            d.framer = SipStreamFramer()
             head, d.head = d.head, b""
             out = self._payloads(d, d.framer.feed(head), Transport.TCP)
             return out + self._close(d)
@@ -544,7 +506,7 @@ class TcpReassembler:
             return []
         d.kind = "sip"
         # A stream seen from its SYN starts with a message; otherwise find the first one.
-        d.framer = SipStreamFramer(synced=d.syn_seen)
+        d.framer = SipStreamFramer()
         return self._deliver(d, probe)
 
     def _payloads(

@@ -147,8 +147,9 @@ def test_gap_inside_a_message_resyncs_at_the_next_start_line() -> None:
     # The middle of MSG1 is missing; MSG1's tail and MSG2 arrive; the hole never fills.
     pieces = [(0, STREAM[:50]), (120, STREAM[120:])]
     out, diags = run(client_stream(pieces))
-    assert bodies(out) == [MSG1[:50], MSG2, MSG3]
-    assert out[0].truncated and not out[1].truncated
+    # The message the hole cut is lost (as in Wireshark); the next ones are whole.
+    assert bodies(out) == [MSG2, MSG3]
+    assert not any(p.truncated for p in out)
     assert "tcp-gap" in [d.code for d in diags]
 
 
@@ -258,12 +259,23 @@ def test_stream_limit_drops_the_least_recently_used(monkeypatch: pytest.MonkeyPa
     assert [d.code for d in diags] == ["tcp-too-many-streams"]
 
 
+def test_memory_budget_drops_the_least_recently_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tcp, "MAX_BUFFERED", 1000)
+    diags: list[Diagnostic] = []
+    r = TcpReassembler(diags.append)
+    for port in range(6000, 6010):  # ten streams, each holding 300 bytes of a message
+        r.feed("t", 1, 0, "10.0.0.1", "10.0.0.2", segment(1, MSG3[:300], sport=port))
+    assert r.buffered <= 1000
+    assert 2 <= len(r.streams) <= 3 and ("10.0.0.1", 6009, "10.0.0.2", 5060) in r.streams
+    assert [d.code for d in diags] == ["tcp-memory-limit"]
+
+
 def test_oversized_content_length_is_cut(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tcp, "MAX_MESSAGE", 2000)
-    big = sip_request("big", 1, body=b"y" * 5000)
-    out, _ = run(client_stream([(0, big + MSG2)]))
-    assert out[0].truncated and len(out[0].data) == 2000
-    assert MSG2 in bodies(out)
+    big = sip_request("big", 1, body=b"y" * 4998 + b"\r\n")
+    out, _ = run(client_stream(split(big + MSG2, [500] * 20)))
+    assert out[0].truncated and out[0].data == big[:2000]
+    assert bodies(out)[1:] == [MSG2]  # found again at its start line
 
 
 @pytest.mark.parametrize(

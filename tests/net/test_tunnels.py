@@ -35,7 +35,7 @@ CASES: list[tuple[str, Callable[[bytes], t.Inner | None], bytes, t.Inner]] = [
     (
         "gre-key-seq-checksum",
         t.gre,
-        after(GRE(proto=0x0800, key_present=1, key=7, seqnum_present=1, seqence_number=9,
+        after(GRE(proto=0x0800, key_present=1, key=7, seqnum_present=1, sequence_number=9,
                   chksum_present=1), INNER4),
         (t.ETH_IPV4, INNER4),
     ),
