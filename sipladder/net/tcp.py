@@ -177,6 +177,7 @@ class TcpReassembler:
         self.tls_connections = 0
         self.evicted = 0
         self.buffered = 0  #: bytes held in all streams
+        self.shed = False  #: the memory budget was exceeded at least once
         self.gaps = 0
         self.retransmitted_bytes = 0
         self._file = ""
@@ -282,14 +283,13 @@ class TcpReassembler:
 
     def _shed(self) -> None:
         """Over the memory budget: drop the least recently used streams."""
-        first = True
         while self.buffered > MAX_BUFFERED * 3 // 4 and len(self.streams) > 1:
             key, d = self.streams.popitem(last=False)
             self._holes.discard(key)
             self.buffered -= d.buffered
             self.evicted += 1
-            if first and d.buffered:
-                first = False
+            if not self.shed:
+                self.shed = True
                 self.report(
                     Diagnostic(
                         self._file,
