@@ -231,7 +231,15 @@ def _install_defaults(decoder: PacketDecoder) -> None:
     udp.install(decoder)
 
 
+def _install_transports(decoder: PacketDecoder) -> None:
+    from sipladder.net import hep, sctp, tcp, tunnels
+
+    tcp.install(decoder)
+    sctp.install(decoder)
+    tunnels.install(decoder)
+    hep.install(decoder)
+
+
 #: Installers every new :class:`PacketDecoder` runs, in order (later ones may
-#: override earlier registrations). The ``transports`` work appends TCP, SCTP,
-#: tunnels and HEP here.
-INSTALLERS: list[Installer] = [_install_defaults]
+#: override earlier registrations).
+INSTALLERS: list[Installer] = [_install_defaults, _install_transports]

@@ -22,8 +22,13 @@ import socket
 import zlib
 from dataclasses import dataclass
 from struct import Struct
+from typing import TYPE_CHECKING
 
 from sipladder.model import Endpoint, Payload, Transport
+
+if TYPE_CHECKING:
+    from sipladder.model import Frame
+    from sipladder.net.decoder import PacketDecoder
 
 HEP3_MAGIC = b"HEP3"
 #: Usual collector ports (Homer: 9060; heplify-server also 9063 for TLS-less TCP).
@@ -167,3 +172,22 @@ def payload(file: str, frame: int, ts_ns: int, data: bytes) -> Payload | None:
         return None
     ts = packet.ts_ns if packet.ts_ns is not None else ts_ns
     return Payload(file, frame, ts, packet.src, packet.dst, packet.transport, packet.payload)
+
+
+def install(d: PacketDecoder) -> None:
+    """Register the HEP collector ports: a HEP packet there becomes the payload it
+    carries (a datagram that is not HEP goes on as an ordinary one)."""
+
+    def handler(d: PacketDecoder, frame: Frame, udp: Payload) -> bool:
+        port = udp.dst.port if udp.dst.port in HEP_PORTS else udp.src.port
+        if not looks_like_hep(udp.data, port):
+            return False
+        carried = payload(frame.file, frame.number, frame.ts_ns, udp.data)
+        if carried is None:
+            d.ignore("HEP packet without addresses or payload")
+        else:
+            d.emit(carried)
+        return True
+
+    for port in sorted(HEP_PORTS):
+        d.register_udp_port(port, handler)

@@ -17,8 +17,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from struct import Struct
+from typing import TYPE_CHECKING, Any
 
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
+
+if TYPE_CHECKING:
+    from sipladder.model import Frame
+    from sipladder.net.decoder import PacketDecoder
 
 Report = Callable[[Diagnostic], None]
 
@@ -37,10 +42,13 @@ _FLAG_E, _FLAG_B, _FLAG_U = 0x01, 0x02, 0x04
 class SctpDecoder:
     """Feeds SCTP packets (common header and chunks, as carried in IP); returns payloads."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(
+        self, report: Report, endpoint: Callable[[Any, int], Endpoint] = Endpoint.of
+    ) -> None:
         self.report = report
+        self.endpoint = endpoint
         # (src, sport, dst, dport) -> recent TSNs, to drop retransmitted chunks
-        self._seen: dict[tuple[str, int, str, int], OrderedDict[int, None]] = {}
+        self._seen: dict[tuple[Any, int, Any, int], OrderedDict[int, None]] = {}
         # (direction, stream, key) -> {TSN or FSN: (flags, data)}
         self._partial: OrderedDict[tuple[object, ...], dict[int, tuple[int, bytes]]] = (
             OrderedDict()
@@ -48,7 +56,7 @@ class SctpDecoder:
         self.retransmitted = 0
 
     def feed(
-        self, file: str, frame: int, ts_ns: int, src_ip: str, dst_ip: str, packet: bytes
+        self, file: str, frame: int, ts_ns: int, src_ip: Any, dst_ip: Any, packet: bytes
     ) -> list[Payload]:
         if len(packet) < 12:
             self.report(
@@ -89,14 +97,14 @@ class SctpDecoder:
             if message is None:
                 continue
             if src is None:
-                src, dst = Endpoint(src_ip, sport), Endpoint(dst_ip, dport)
+                src, dst = self.endpoint(src_ip, sport), self.endpoint(dst_ip, dport)
             assert dst is not None
             out.append(
                 Payload(file, frame, ts_ns, src, dst, Transport.SCTP, message, truncated)
             )
         return out
 
-    def _already_seen(self, direction: tuple[str, int, str, int], tsn: int) -> bool:
+    def _already_seen(self, direction: tuple[Any, int, Any, int], tsn: int) -> bool:
         seen = self._seen.get(direction)
         if seen is None:
             seen = self._seen[direction] = OrderedDict()
@@ -151,3 +159,18 @@ class SctpDecoder:
         if size > MAX_MESSAGE:
             del self._partial[fragment_key]
         return None
+
+
+IPPROTO_SCTP = 132
+
+
+def install(d: PacketDecoder) -> None:
+    """Register SCTP (IP protocol 132)."""
+    decoder = SctpDecoder(d.report, d.endpoint)
+
+    def sctp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview) -> None:
+        for payload in decoder.feed(frame.file, frame.number, frame.ts_ns, src, dst, bytes(view)):
+            d.emit(payload)
+
+    d.state["sctp"] = decoder
+    d.register_ip_protocol(IPPROTO_SCTP, sctp)

@@ -40,13 +40,20 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from struct import Struct
+from typing import TYPE_CHECKING, Any
 
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
 from sipladder.net import hep
 from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade
 from sipladder.sip.framing import StreamFramer
 
+if TYPE_CHECKING:
+    from sipladder.model import Frame
+    from sipladder.net.decoder import PacketDecoder
+
 Report = Callable[[Diagnostic], None]
+StreamKey = tuple[Any, int, Any, int]  #: source address, port, destination address, port
+Buffer = bytes | memoryview
 
 MAX_STREAMS = 8192
 MAX_BUFFERED = 64 * 1024 * 1024
@@ -169,11 +176,15 @@ class TcpReassembler:
     returns the SIP payloads it completes; ``finish`` flushes what is left at the end.
     """
 
-    def __init__(self, report: Report) -> None:
+    def __init__(
+        self, report: Report, endpoint: Callable[[Any, int], Endpoint] = Endpoint.of
+    ) -> None:
         self.report = report
-        self.streams: OrderedDict[tuple[str, int, str, int], _Direction] = OrderedDict()
-        self._holes: set[tuple[str, int, str, int]] = set()
-        self._tls_seen: set[tuple[str, int, str, int]] = set()
+        #: builds an :class:`Endpoint` from an address (text or packed) and a port
+        self.endpoint = endpoint
+        self.streams: OrderedDict[StreamKey, _Direction] = OrderedDict()
+        self._holes: set[StreamKey] = set()
+        self._tls_seen: set[StreamKey] = set()
         self.tls_connections = 0
         self.evicted = 0
         self.buffered = 0  #: bytes held in all streams
@@ -187,15 +198,17 @@ class TcpReassembler:
     # ----------------------------------------------------------------------- input
 
     def feed(
-        self, file: str, frame: int, ts_ns: int, src_ip: str, dst_ip: str, segment: bytes
+        self, file: str, frame: int, ts_ns: int, src_ip: Any, dst_ip: Any, segment: Buffer
     ) -> list[Payload]:
+        """One segment from ``src_ip`` to ``dst_ip`` (text or packed addresses, used as
+        given in the stream keys)."""
         if len(segment) < 20:
             self.report(
                 Diagnostic(file, frame, "tcp-truncated", "TCP header cut short", Severity.WARNING)
             )
             return []
         sport, dport, seq, ack, offset, flags = _TCP.unpack_from(segment)
-        data = segment[(offset >> 4) * 4 :]
+        data = bytes(segment[(offset >> 4) * 4 :])
         self._file, self._frame, self._ts = file, frame, ts_ns
         key = (src_ip, sport, dst_ip, dport)
         streams = self.streams
@@ -260,8 +273,8 @@ class TcpReassembler:
 
     # ----------------------------------------------------------------------- streams
 
-    def _new(self, key: tuple[str, int, str, int]) -> _Direction:
-        d = _Direction(Endpoint(key[0], key[1]), Endpoint(key[2], key[3]))
+    def _new(self, key: StreamKey) -> _Direction:
+        d = _Direction(self.endpoint(key[0], key[1]), self.endpoint(key[2], key[3]))
         self.streams[key] = d
         if len(self.streams) > MAX_STREAMS:
             old_key, old = self.streams.popitem(last=False)
@@ -302,7 +315,7 @@ class TcpReassembler:
                 )
 
     def _segment(
-        self, key: tuple[str, int, str, int], d: _Direction, seq: int, data: bytes
+        self, key: StreamKey, d: _Direction, seq: int, data: bytes
     ) -> list[Payload]:
         d.last = (self._file, self._frame, self._ts)
         if d.next_seq is None:
@@ -336,7 +349,7 @@ class TcpReassembler:
         return []
 
     def _drain(
-        self, key: tuple[str, int, str, int], d: _Direction, own_frames: bool = False
+        self, key: StreamKey, d: _Direction, own_frames: bool = False
     ) -> list[Payload]:
         """Deliver the waiting segments that the hole-filling segment made contiguous.
 
@@ -372,14 +385,14 @@ class TcpReassembler:
                 out += self._close(d)
         return out
 
-    def _skip_hole(self, key: tuple[str, int, str, int], d: _Direction, why: str) -> list[Payload]:
+    def _skip_hole(self, key: StreamKey, d: _Direction, why: str) -> list[Payload]:
         """Declare the bytes before the first waiting segment lost and go on from there."""
         assert d.next_seq is not None and d.pending
         first = min(d.pending, key=lambda s: _seq_diff(s, d.next_seq or 0))
         return self._gap(key, d, first, why) + self._drain(key, d, own_frames=True)
 
     def _gap(
-        self, key: tuple[str, int, str, int], d: _Direction, to_seq: int, why: str
+        self, key: StreamKey, d: _Direction, to_seq: int, why: str
     ) -> list[Payload]:
         assert d.next_seq is not None
         missing = _seq_diff(to_seq, d.next_seq)
@@ -411,7 +424,7 @@ class TcpReassembler:
         d.next_seq = to_seq
         return out
 
-    def _check_ack(self, key: tuple[str, int, str, int], flags: int, ack: int) -> list[Payload]:
+    def _check_ack(self, key: StreamKey, flags: int, ack: int) -> list[Payload]:
         """The peer acknowledged bytes of the reverse direction that are stuck behind a
         hole: the receiver had them, so the capture lost them (RFC 9293 section 3.4)."""
         if not flags & _ACK or not self._holes:
@@ -430,7 +443,7 @@ class TcpReassembler:
         out = self._gap(rkey, r, to, "acknowledged by the receiver")
         return out + self._drain(rkey, r, own_frames=True)
 
-    def _flush(self, key: tuple[str, int, str, int], d: _Direction) -> list[Payload]:
+    def _flush(self, key: StreamKey, d: _Direction) -> list[Payload]:
         out: list[Payload] = []
         while d.pending:
             out += self._skip_hole(key, d, "never retransmitted")
@@ -535,3 +548,28 @@ class TcpReassembler:
                     Severity.INFO,
                 )
             )
+
+
+# --------------------------------------------------------------------------- decoder
+
+
+IPPROTO_TCP = 6
+
+
+def install(d: PacketDecoder) -> None:
+    """Register TCP (IP protocol 6) with one reassembler per decoder, flushed at finish."""
+    reassembler = TcpReassembler(d.report, d.endpoint)
+    feed = reassembler.feed
+    emit = d.emit
+
+    def tcp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview) -> None:
+        for payload in feed(frame.file, frame.number, frame.ts_ns, src, dst, view):
+            emit(payload)
+
+    def finish() -> None:
+        for payload in reassembler.finish():
+            d.emit(payload)
+
+    d.state["tcp"] = reassembler
+    d.register_ip_protocol(IPPROTO_TCP, tcp)
+    d.on_finish(finish)

@@ -11,13 +11,18 @@ back to its own link or IP layer, so tunnels nest freely.
   :data:`IP_PROTOCOLS`.
 * GRE (RFC 2784, RFC 2890 keys and sequence numbers) and the enhanced GRE of PPTP
   (RFC 2637, version 1, carrying PPP), including ERSPAN types I, II and III.
-* VXLAN (RFC 7348) and GTP-U (3GPP TS 29.281) over UDP: :data:`UDP_PORTS`.
+* VXLAN (RFC 7348, and VXLAN-GPE) and GTP-U (3GPP TS 29.281) over UDP: :data:`UDP_PORTS`.
 * MPLS label stacks (RFC 3032), PPP (RFC 1661) and PPPoE sessions (RFC 2516).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sipladder.model import Frame, Payload
+    from sipladder.net.decoder import PacketDecoder
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
@@ -164,9 +169,18 @@ def pppoe_session(data: bytes) -> Inner | None:
 
 
 def vxlan(data: bytes) -> Inner | None:
-    """VXLAN (RFC 7348 section 5): 8-byte header with the I flag, then Ethernet."""
-    if len(data) < 8 + 14 or not data[0] & 0x08:
+    """VXLAN (RFC 7348 section 5): 8-byte header with the I flag, then Ethernet.
+
+    The other flag bits and the last byte are reserved and zero (the G bit 0x80 of
+    VXLAN-GBP allowed): that keeps an ordinary datagram on the port from being taken
+    for VXLAN ("INVITE" starts with a byte that has the I bit set)."""
+    if len(data) < 8 + 14 or not data[0] & 0x08 or data[0] & 0x73 or data[7]:
         return None
+    if data[0] & 0x04:
+        # VXLAN-GPE (the P flag): byte 3 names what follows: 1 IPv4, 2 IPv6, 3 Ethernet.
+        return {1: (ETH_IPV4, data[8:]), 2: (ETH_IPV6, data[8:]), 3: (ETH_BRIDGED, data[8:])}.get(
+            data[3]
+        )
     return ETH_BRIDGED, data[8:]
 
 
@@ -211,5 +225,62 @@ ETHERTYPES: dict[int, Unwrap] = {
 }
 
 #: Well-known UDP destination ports of tunnels (VXLAN: IANA 4789 and Linux's old
-#: default 8472; GTP-U: 2152). Each function checks its header before accepting.
-UDP_PORTS: dict[int, Unwrap] = {4789: vxlan, 8472: vxlan, 2152: gtp_u}
+#: default 8472; VXLAN-GPE: 4790; GTP-U: 2152). Each function checks its header
+#: before accepting.
+UDP_PORTS: dict[int, Unwrap] = {4789: vxlan, 4790: vxlan, 8472: vxlan, 2152: gtp_u}
+
+
+# --------------------------------------------------------------------------- decoder
+
+LINKTYPE_ETHERNET = 1
+
+
+def _inner(d: PacketDecoder, frame: Frame, inner: Inner | None, what: str) -> bool:
+    """Hand the inner packet back to the decoder's link or IP layer."""
+    if inner is None:
+        d.ignore(what)
+        return False
+    ethertype, data = inner
+    if ethertype == ETH_BRIDGED:
+        d.decode_link(frame, LINKTYPE_ETHERNET, memoryview(data))
+    else:
+        d.decode_ethertype(frame, ethertype, memoryview(data))
+    return True
+
+
+def install(d: PacketDecoder) -> None:
+    """Register IP-in-IP, IPv6-in-IPv4, GRE, MPLS, VXLAN and GTP-U."""
+
+    def ip_protocol(protocol: int, unwrap: Unwrap) -> None:
+        what = f"IP protocol {protocol} not understood"
+
+        def handler(
+            d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
+        ) -> None:
+            _inner(d, frame, unwrap(bytes(view)), what)
+
+        d.register_ip_protocol(protocol, handler)
+
+    def ethertype(number: int, unwrap: Unwrap) -> None:
+        what = f"ethertype {number:#06x} not understood"
+
+        def handler(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
+            _inner(d, frame, unwrap(bytes(view)), what)
+
+        d.register_ethertype(number, handler)
+
+    def udp_port(port: int, unwrap: Unwrap) -> None:
+        def handler(d: PacketDecoder, frame: Frame, payload: Payload) -> bool:
+            inner = unwrap(payload.data)
+            if inner is None:
+                return False  # not the tunnel after all: an ordinary datagram
+            return _inner(d, frame, inner, "")
+
+        d.register_udp_port(port, handler)
+
+    for protocol, unwrap in IP_PROTOCOLS.items():
+        ip_protocol(protocol, unwrap)
+    for number in (ETH_MPLS_UNICAST, ETH_MPLS_MULTICAST):
+        ethertype(number, mpls)
+    for port, unwrap in UDP_PORTS.items():
+        udp_port(port, unwrap)

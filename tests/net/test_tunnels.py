@@ -75,7 +75,9 @@ CASES: list[tuple[str, Callable[[bytes], t.Inner | None], bytes, t.Inner]] = [
         + b"\x00\x00\x00\x01" + bytes(HDLC() / PPP(proto=0x0021)) + INNER4,
         (t.ETH_IPV4, INNER4),
     ),
-    ("vxlan", t.vxlan, after(VXLAN(vni=42), ETHER), (t.ETH_BRIDGED, ETHER)),
+    ("vxlan", t.vxlan, bytes.fromhex("0800000000002a00") + ETHER, (t.ETH_BRIDGED, ETHER)),
+    # scapy writes VXLAN-GPE (P flag, next protocol 3 = Ethernet) when Ether follows.
+    ("vxlan-gpe", t.vxlan, after(VXLAN(vni=42) / Ether(ETHER), b""), (t.ETH_BRIDGED, ETHER)),
     ("mpls-one-label", t.mpls, after(MPLS(label=16, s=1), INNER4), (t.ETH_IPV4, INNER4)),
     (
         "mpls-stack-ipv6",
