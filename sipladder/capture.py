@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from sipladder.errors import SipLadderError
 from sipladder.model import Diagnostic, Message
-from sipladder.pipeline import Counters, messages_from_frames
+from sipladder.pipeline import Counters, messages_from_frames, messages_from_payloads
 from sipladder.progress import Progress
 from sipladder.readers import read_frames
 from sipladder.rows import (
@@ -41,22 +42,41 @@ if TYPE_CHECKING:
 class Capture:
     """SIP found in one or more capture files (merged by time)."""
 
-    def __init__(self, paths: str | Sequence[str], progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        paths: str | Sequence[str],
+        progress: Progress | None = None,
+        engine: str = "native",
+        tls_keylog: str | None = None,
+        decode_as: Mapping[str, str] | None = None,
+    ) -> None:
         self.paths: tuple[str, ...] = (paths,) if isinstance(paths, str) else tuple(paths)
         self.diagnostics: list[Diagnostic] = []
         self.counters = Counters()
+        self.engine = engine
+        self._messages: list[Message] = []
+        if engine == "tshark":
+            # Wireshark's dissectors (TLS decryption, ...); the same records come out.
+            from sipladder.engines.tshark import read_payloads
+
+            payloads = read_payloads(self.paths, self._report, tls_keylog, decode_as)
+            self._messages = list(messages_from_payloads(payloads, self._report, self.counters))
+            return
+        if engine != "native":
+            raise SipLadderError(f"unknown engine {engine!r}: choose 'native' or 'tshark'")
+        if tls_keylog is not None or decode_as:
+            raise SipLadderError(
+                "TLS decryption and decode-as rules need the tshark engine (--engine tshark)"
+            )
         frames = read_frames(self.paths, self._report)
         if progress is None or not progress.enabled:
-            self._messages: list[Message] = list(
-                messages_from_frames(frames, self._report, self.counters)
-            )
+            self._messages = list(messages_from_frames(frames, self._report, self.counters))
             return
         # The progress line counts frames as they are read; SIP messages and calls (the
         # Call-IDs of INVITEs) are counted here, and read only when the line is redrawn.
         invites: set[str | None] = set()
         progress.messages = lambda: self.counters.sip_messages
         progress.calls = invites.__len__
-        self._messages = []
         append = self._messages.append
         tracked = progress.track(frames, lambda frame: len(frame.data) + 16)
         for message in messages_from_frames(tracked, self._report, self.counters):
@@ -225,9 +245,21 @@ class Capture:
         return Ladder(layout)
 
 
-def load(paths: str | Sequence[str], progress: Progress | None = None) -> Capture:
+def load(
+    paths: str | Sequence[str],
+    progress: Progress | None = None,
+    engine: str = "native",
+    tls_keylog: str | None = None,
+    decode_as: Mapping[str, str] | None = None,
+) -> Capture:
     """Read one capture file or several (merged by timestamp) and parse every SIP message.
 
     ``progress``: a :class:`~sipladder.progress.Progress` to draw while reading (the CLI
-    passes one that shows on a terminal only)."""
-    return Capture(paths, progress)
+    passes one that shows on a terminal only).
+
+    ``engine="tshark"`` reads through Wireshark's dissectors (pyshark, the ``tshark``
+    extra) instead of sipladder's own decoder: with ``tls_keylog`` (a key log file in
+    the ``SSLKEYLOGFILE`` format) it decrypts SIP over TLS; ``decode_as`` passes
+    tshark ``-d`` rules such as ``{"tcp.port==6060": "sip"}``.
+    """
+    return Capture(paths, progress, engine=engine, tls_keylog=tls_keylog, decode_as=decode_as)

@@ -27,8 +27,38 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def capture_arguments(func: F) -> F:
-    """One or more capture files (pcap, pcapng, optionally gzip-compressed); ``-`` is stdin."""
+    """One or more capture files (pcap, pcapng, optionally gzip-compressed); ``-`` is stdin.
+    Every command that reads captures also gets the engine options below."""
+    func = engine_options(func)
     return click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")(func)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    # Kept on the context for open_capture, so no command has to pass them along.
+    ctx.meta[f"sipladder.{param.name}"] = value
+    return value
+
+
+def engine_options(func: F) -> F:
+    """--engine and --tls-keylog: how the captures are read (see open_capture)."""
+    func = click.option(
+        "--tls-keylog",
+        type=click.Path(exists=True, dir_okay=False),
+        expose_value=False,
+        callback=_remember,
+        help="TLS key log file (SSLKEYLOGFILE format) to decrypt SIP over TLS 1.2/1.3; "
+        "needs --engine tshark.",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["native", "tshark"]),
+        default="native",
+        show_default=True,
+        expose_value=False,
+        callback=_remember,
+        help="How captures are read: sipladder's own fast decoder, or Wireshark's "
+        "dissectors through pyshark (pip install 'sipladder[tshark]').",
+    )(func)
 
 
 def format_option(func: F) -> F:
@@ -55,10 +85,20 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
     """Load the captures; a file that cannot be read at all ends the command with status 1.
 
     While reading, a progress line (packets, SIP messages, calls) is drawn on standard
-    error when it is a terminal, unless ``quiet``."""
+    error when it is a terminal, unless ``quiet``. ``--engine`` and ``--tls-keylog``
+    (see :func:`engine_options`) choose how the files are read."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    engine = meta.get("sipladder.engine") or "native"
+    keylog = meta.get("sipladder.tls_keylog")
+    if keylog is not None and engine != "tshark":
+        raise click.UsageError("--tls-keylog needs --engine tshark (Wireshark decrypts TLS)")
     try:
-        progress = Progress.for_files(list(captures), quiet=quiet)
-        capture = load(list(captures), progress) if progress.enabled else load(list(captures))
+        if engine != "native":
+            capture = load(list(captures), engine=engine, tls_keylog=keylog)
+        else:
+            progress = Progress.for_files(list(captures), quiet=quiet)
+            capture = load(list(captures), progress) if progress.enabled else load(list(captures))
     except SipLadderError as exc:
         raise click.ClickException(terminal_safe(str(exc))) from None
     if not quiet:

@@ -28,6 +28,10 @@ HERE = Path(__file__).resolve().parent
 
 def message(start: str, call_id: str, cseq: int, method: str, tag: bool) -> bytes:
     to_tag = ";tag=srv" if tag else ""
+    extra = "" if start.startswith("SIP/") else "Max-Forwards: 70\r\n"
+    if method == "INVITE" and not start.startswith("SIP/2.0 1"):
+        who = "bob" if start.startswith("SIP/") else "alice"
+        extra += f"Contact: <sips:{who}@127.0.0.1>\r\n"
     return (
         f"{start}\r\n"
         f"Via: SIP/2.0/TLS 127.0.0.1:40000;branch=z9hG4bK-{call_id}-{cseq}-{method}\r\n"
@@ -35,6 +39,7 @@ def message(start: str, call_id: str, cseq: int, method: str, tag: bool) -> byte
         f"To: <sips:bob@127.0.0.1>{to_tag}\r\n"
         f"Call-ID: {call_id}\r\n"
         f"CSeq: {cseq} {method}\r\n"
+        f"{extra}"
         f"Content-Length: 0\r\n\r\n"
     ).encode()
 

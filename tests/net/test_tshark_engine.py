@@ -1,0 +1,131 @@
+"""The tshark engine (sipladder.engines.tshark) and TLS decryption with a key log.
+
+tests/data/tls/sip-tls.pcap is a real recording on loopback (Python's ssl module,
+tcpdump) of two calls over TLS, the first TLS 1.3 and the second TLS 1.2, with the key
+log the client wrote; tests/data/tls/make_sip_tls.py made both and lists what was sent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import sipladder
+from sipladder.cli import cli
+from sipladder.errors import MissingExtraError, SipLadderError
+
+DATA = Path(__file__).parent.parent / "data"
+TLS = DATA / "tls"
+PCAP, KEYS = str(TLS / "sip-tls.pcap"), str(TLS / "sip-tls.keys")
+
+
+def recorder():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("make_sip_tls", TLS / "make_sip_tls.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sent() -> list[tuple[str, bytes]]:
+    """(who sent it, bytes) of every message of the recording, in order."""
+    make = recorder()
+    return [step for call_id, _port, _version in make.CALLS for step in make.call(call_id)]
+
+
+def test_tls_keylog_decrypts_message_by_message() -> None:
+    capture = sipladder.load(PCAP, engine="tshark", tls_keylog=KEYS)
+    expected = sent()
+    assert len(capture.records) == len(expected) == 14
+    for message, (who, data) in zip(capture.records, expected, strict=True):
+        assert message.sip.raw == data
+        assert message.transport.value == "tls"
+        server = message.src if who == "s" else message.dst
+        assert str(server) == "127.0.0.1:5061"
+        assert message.sip.anomalies == ()
+    times = [m.ts_ns for m in capture.records]
+    assert times == sorted(times)
+
+
+def test_the_recording_has_tls_1_3_and_tls_1_2() -> None:
+    out = subprocess.run(
+        ["tshark", "-r", PCAP, "-Y", "tls.handshake.type == 2", "-T", "fields",
+         "-e", "tls.handshake.extensions.supported_version"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split("\n")
+    assert out[:2] == ["0x0304", ""]  # the first server hello picks 1.3, the second 1.2
+
+
+def test_without_keys_the_connections_are_reported_unreadable() -> None:
+    capture = sipladder.load(PCAP)
+    assert capture.records == []
+    tls = [d for d in capture.diagnostics if d.code == "tls-unreadable"]
+    assert len(tls) == 2
+    assert all("127.0.0.1:5061" in d.message for d in tls)
+    assert capture.counters.diagnostics["tls-unreadable"] == 2
+
+
+def test_cli_engine_and_keylog() -> None:
+    result = CliRunner().invoke(
+        cli, ["messages", "--engine", "tshark", "--tls-keylog", KEYS, PCAP, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["call_id"], r["cseq"], r["status"]) for r in rows][:4] == [
+        ("tls13-call@127.0.0.1", 1, None),
+        ("tls13-call@127.0.0.1", 1, 100),
+        ("tls13-call@127.0.0.1", 1, 180),
+        ("tls13-call@127.0.0.1", 1, 200),
+    ]
+    assert {r["transport"] for r in rows} == {"tls"}
+
+
+def test_cli_keylog_needs_the_tshark_engine() -> None:
+    result = CliRunner().invoke(cli, ["messages", "--tls-keylog", KEYS, PCAP])
+    assert result.exit_code == 2
+    assert "--engine tshark" in result.output
+
+
+def test_engines_agree_on_a_real_tcp_capture() -> None:
+    path = str(DATA / "heplify/sip_ipv4_tcp_retrans.pcap")
+    native = sipladder.load(path)
+    tshark = sipladder.load(path, engine="tshark")
+
+    def key(c: sipladder.Capture) -> list[tuple[object, ...]]:
+        return [(m.frame, str(m.src), str(m.dst), m.transport.value, m.sip.raw) for m in c.records]
+
+    assert key(native) == key(tshark)
+    assert len(native.records) == 8
+
+
+def test_decode_as_rules() -> None:
+    path = str(DATA / "heplify/sip_ipv4_tcp_fragmented.pcap")
+    plain = sipladder.load(path, engine="tshark")
+    assert plain.records == []  # tshark takes port 6060 for X11
+    decoded = sipladder.load(path, engine="tshark", decode_as={"tcp.port==6060": "sip"})
+    native = sipladder.load(path)
+    assert len(native.records) == 406
+    assert [m.sip.raw for m in decoded.records] == [m.sip.raw for m in native.records]
+    with pytest.raises(SipLadderError, match="tshark engine"):
+        sipladder.load(path, decode_as={"tcp.port==6060": "sip"})
+
+
+def test_missing_pyshark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyshark", None)  # import pyshark now fails
+    with pytest.raises(MissingExtraError, match=r"sipladder\[tshark\]"):
+        sipladder.load(PCAP, engine="tshark")
+
+
+def test_missing_files() -> None:
+    with pytest.raises(SipLadderError, match="no such file"):
+        sipladder.load(str(TLS / "nope.pcap"), engine="tshark")
+    with pytest.raises(SipLadderError, match="key log"):
+        sipladder.load(PCAP, engine="tshark", tls_keylog=str(TLS / "nope.keys"))
+    with pytest.raises(SipLadderError, match="unknown engine"):
+        sipladder.load(PCAP, engine="wireshark")
