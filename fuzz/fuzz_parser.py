@@ -18,7 +18,6 @@ from __future__ import annotations
 import sys
 
 import atheris
-
 import common
 
 with atheris.instrument_imports():

@@ -157,6 +157,7 @@ class Capture:
             frames=self.counters.frames,
             unparsable=self.counters.unparsable,
             diagnostics=self.counters.diagnostics,
+            ignored=self.counters.ignored,
         )
 
     def lint(self) -> list[Finding]:

@@ -29,6 +29,9 @@ class Counters:
     non_sip_payloads: int = 0
     unparsable: int = 0
     diagnostics: dict[str, int] = field(default_factory=dict)
+    #: frames and packets passed over because nothing in them carries SIP (ARP, ICMP,
+    #: unknown ethertypes, ...), by reason (the decoder's ``ignored``)
+    ignored: dict[str, int] = field(default_factory=dict)
 
 
 def messages_from_payloads(
@@ -40,6 +43,17 @@ def messages_from_payloads(
         if not looks_like_sip(payload.data):
             counters.non_sip_payloads += 1
             continue
+        if payload.truncated:
+            report(
+                Diagnostic(
+                    payload.file,
+                    payload.frame,
+                    "sip-truncated",
+                    f"SIP message from {payload.src} lost its tail (the snap length cut the"
+                    " frame, or a fragment or segment is missing): read as far as it goes",
+                    Severity.WARNING,
+                )
+            )
         for chunk in split_datagram(payload.data):
             try:
                 sip = parse_message(chunk)
@@ -75,10 +89,22 @@ def messages_from_frames(
 ) -> Iterator[Message]:
     """Decode every frame and parse every SIP message in it, in capture order."""
     decoder = PacketDecoder(report)
+    decoder.ignored = counters.ignored  # shared: the counts are the summary's
 
     def payloads() -> Iterator[Payload]:
         for frame in frames:
             counters.frames += 1
+            if not frame.data:
+                report(
+                    Diagnostic(
+                        frame.file,
+                        frame.number,
+                        "frame-empty",
+                        f"empty frame (0 of {frame.orig_len} bytes captured); skipped",
+                        Severity.WARNING,
+                    )
+                )
+                continue
             yield from decoder.feed(frame)
         yield from decoder.finish()
 

@@ -350,6 +350,10 @@ def _frames_of(
     last_ts = 0
     backwards = 0
     first_backwards = 0
+    # pcap: the file header's snap length; a packet longer than it means the header lies
+    snaplen = getattr(reader, "snaplen", 0) if isinstance(reader, _PcapReader) else 0
+    over_snaplen = 0
+    first_over = 0
     try:
         try:
             for record in reader.records():
@@ -367,6 +371,10 @@ def _frames_of(
                     if not first_backwards:
                         first_backwards = number
                 last_ts = ts_ns
+                if 0 < snaplen < len(data):
+                    over_snaplen += 1
+                    if not first_over:
+                        first_over = number
                 yield Frame(path, number, ts_ns, linktype, data, orig_len)
         except _Truncated as exc:
             report(
@@ -386,6 +394,17 @@ def _frames_of(
                     "capture-unreadable",
                     f"cannot read further ({exc}); the rest of the file is lost",
                     Severity.ERROR,
+                )
+            )
+        if over_snaplen:
+            report(
+                Diagnostic(
+                    path,
+                    first_over,
+                    "snaplen-exceeded",
+                    f"{over_snaplen} packet(s) are longer than the file header's snap length"
+                    f" {snaplen}, first at this frame: the header is wrong; packets read whole",
+                    Severity.INFO,
                 )
             )
         if backwards:

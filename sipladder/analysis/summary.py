@@ -32,6 +32,7 @@ def build_summary(
     frames: int,
     unparsable: int,
     diagnostics: Mapping[str, int],
+    ignored: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     methods: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
@@ -85,6 +86,7 @@ def build_summary(
         },
         "anomalies": dict(sorted(anomalies.items(), key=lambda kv: (-kv[1], kv[0]))),
         "diagnostics": dict(sorted(diagnostics.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "ignored": dict(sorted((ignored or {}).items(), key=lambda kv: (-kv[1], kv[0]))),
         "slowest_setups": [
             {
                 "call_id": c.call_id,
@@ -264,6 +266,12 @@ def summary_text(summary: Mapping[str, Any]) -> str:
         "  " + x for x in diagnostics
     ]
     lines.extend(_side_by_side(left, right))
+    ignored = s.get("ignored") or {}
+    if ignored:
+        lines.append(
+            f"not SIP-carrying, skipped ({sum(ignored.values()):,}): "
+            + ", ".join(terminal_safe(x) for x in _pairs(ignored, 6))
+        )
 
     slow = s["slowest_setups"]
     section("Slowest call setups (PDD)")
