@@ -40,6 +40,7 @@ from __future__ import annotations
 import gzip
 import heapq
 import io
+import logging
 import struct
 import sys
 import zlib
@@ -70,6 +71,29 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Errors a (possibly gzip-compressed) stream can raise while reading: a cut gzip
 # stream raises EOFError, a corrupt one zlib.error or gzip.BadGzipFile (an OSError).
 _READ_ERRORS = (OSError, EOFError, zlib.error, OverflowError)
+
+
+class _QuietScapy(logging.Filter):
+    """While we call into scapy's header and option parsing, drop its log warnings:
+    each problem they describe reaches the user as a Diagnostic or CaptureError
+    instead (without this, a damaged capture also prints ``WARNING: PcapNg: ...``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.depth == 0
+
+    def __enter__(self) -> None:
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+
+
+_quiet_scapy = _QuietScapy()
+logging.getLogger("scapy.runtime").addFilter(_quiet_scapy)
 
 
 class _Truncated(Exception):
@@ -173,7 +197,8 @@ class _PcapNgReader(RawPcapNgReader):
                 inner: Any = self.f
                 self.f = _Prepend(head[4:], inner)  # type: ignore[assignment]
                 try:
-                    self._read_block_shb()
+                    with _quiet_scapy:
+                        self._read_block_shb()
                 except (EOFError, Scapy_Exception, struct.error) as exc:
                     raise _Truncated(f"bad Section Header Block ({exc})") from None
                 finally:
@@ -240,7 +265,8 @@ class _PcapNgReader(RawPcapNgReader):
                 )
             elif blocktype == 1:  # Interface Description Block
                 try:
-                    self._read_block_idb(body[:-4], 0)
+                    with _quiet_scapy:
+                        self._read_block_idb(body[:-4], 0)
                 except (EOFError, struct.error) as exc:
                     raise _Truncated(
                         f"bad Interface Description Block ({exc})", "capture-corrupt"
@@ -324,7 +350,8 @@ def _construct(cls: type, path: str, stream: IO[bytes], magic: bytes) -> Any:
     # scapy's metaclass __call__ insists on opening the file itself; build the
     # instance directly so that our already opened (maybe unseekable) stream is used.
     reader: Any = object.__new__(cls)
-    reader.__init__(path, stream, magic)
+    with _quiet_scapy:
+        reader.__init__(path, stream, magic)
     return reader
 
 

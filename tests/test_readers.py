@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter, PcapWriter
@@ -390,3 +392,43 @@ def test_reading_streams(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert count == 20_000
     assert peak < 2_000_000, peak
+
+
+# --------------------------------------------------------------------------- arbitrary damage
+
+GOOD_FILES = {
+    "pcap": pcap_bytes([(T0 + i, udp_frame(bytes([i]) * 30), None) for i in range(4)]),
+    "pcapng": two_interface_pcapng(),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(GOOD_FILES)),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    cut=st.integers(0, 10_000),
+    compress=st.booleans(),
+)
+def test_damaged_files_raise_only_capture_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    kind: str,
+    flips: list[tuple[int, int]],
+    cut: int,
+    compress: bool,
+) -> None:
+    data = bytearray(GOOD_FILES[kind])
+    for position, value in flips:
+        data[position % len(data)] = value
+    damaged = bytes(data[: max(cut, 1)])
+    if compress:
+        damaged = gzip.compress(damaged)
+    path = tmp_path_factory.mktemp("fuzz") / "damaged"
+    path.write_bytes(damaged)
+    diagnostics: list[Diagnostic] = []
+    try:
+        frames = list(read_frames([str(path)], diagnostics.append))
+    except CaptureError as exc:
+        assert exc.file == str(path)
+        return
+    assert [f.number for f in frames] == sorted({f.number for f in frames})
+    assert all(d.file == str(path) for d in diagnostics)

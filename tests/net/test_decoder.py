@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
@@ -113,3 +115,36 @@ def test_udp_length_longer_than_ip_payload_is_truncated(decode: Decode) -> None:
     raw[38:40] = (8 + len(SIP) + 100).to_bytes(2, "big")
     [payload] = decode([(1, bytes(raw))]).payloads
     assert payload.data == SIP and payload.truncated
+
+
+# --------------------------------------------------------------------------- arbitrary bytes
+
+LINKTYPES = [0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276]
+KNOWN_CODES = {"malformed-packet", "frame-cut", "fragments-overlap", "fragments-too-large"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    linktype=st.sampled_from(LINKTYPES),
+    head=st.sampled_from(
+        [
+            b"",
+            bytes(Ether(**MAC) / IP()),
+            bytes(Ether(**MAC) / IPv6()),
+            bytes(IP(flags="MF")),
+            bytes(IPv6(nh=44)),
+        ]
+    ),
+    tail=st.binary(max_size=120),
+    cut=st.integers(0, 40),
+)
+def test_arbitrary_bytes_never_raise(linktype: int, head: bytes, tail: bytes, cut: int) -> None:
+    """Whatever the bytes, the decoder returns payloads or reports; it never raises."""
+    diagnostics: list[Any] = []
+    decoder = PacketDecoder(diagnostics.append)
+    data = head + tail
+    for number in (1, 2):  # twice: fragments meet their duplicates
+        payloads = decoder.feed(Frame("f", number, number, linktype, data, len(data) + cut))
+        assert all(isinstance(p, Payload) for p in payloads)
+    decoder.finish()
+    assert {d.code for d in diagnostics} <= KNOWN_CODES | {"fragments-incomplete"}
