@@ -27,7 +27,7 @@ Decisions made here, once:
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,6 +56,8 @@ BRACKET_COLOUR = "#333333"
 MUTED_COLOUR = "#666666"
 
 GROUPS = ("endpoint", "host")
+#: At most this many side-bracket lanes; more overlapping intervals are left out (noted).
+MAX_LANES = 6
 
 
 # --------------------------------------------------------------------------- geometry
@@ -190,8 +192,9 @@ def delta_text(ns: int | None) -> str:
 
 def clock_text(ns: int) -> str:
     """UTC time of day with milliseconds: ``10:15:04.123``."""
-    moment = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
-    return moment.strftime("%H:%M:%S") + f".{(ns % 1_000_000_000) // 1_000_000:03d}"
+    seconds, rest = divmod(ns, 1_000_000_000)
+    minutes, second = divmod(seconds % 86_400, 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{rest // 1_000_000:03d}"
 
 
 def date_text(ns: int) -> str:
@@ -268,6 +271,7 @@ def parse_hosts(text: str) -> dict[str, str]:
     return aliases
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -709,8 +713,48 @@ def build_layout(
             palette_of[key] = PALETTE[len(palette_of) % len(PALETTE)]
             legend.append((palette_of[key], key))
 
+    # Timing intervals before any geometry: whether they all fit decides a note.
+    row_of = {m.index: i for i, m in enumerate(messages)}
+    intervals: list[_Interval] = []
+    placed: list[tuple[_Interval, int]] = []
+    lane_widths: list[float] = []
+    if correlation is not None and messages:
+        intervals = _intervals({m.index: m for m in messages}, correlation, row_of)
+        side = [iv for iv in intervals if iv.kind != "hop"]
+        side.sort(key=lambda iv: (row_of[iv.start], -row_of[iv.end]))
+        lane_ends: list[int] = []
+        dropped = 0
+        for iv in side:
+            r0, r1 = row_of[iv.start], row_of[iv.end]
+            lane = next((k for k, end in enumerate(lane_ends) if end < r0), len(lane_ends))
+            if lane == MAX_LANES:
+                dropped += 1  # beyond this, brackets are a wall, not a help
+                continue
+            if lane == len(lane_ends):
+                lane_ends.append(r1)
+                lane_widths.append(0.0)
+            lane_ends[lane] = r1
+            lane_widths[lane] = max(lane_widths[lane], g.text_width(iv.label, g.small) + 22)
+            placed.append((iv, lane))
+        if dropped:
+            notes = [
+                *notes,
+                f"{dropped} of {len(side)} timing brackets not drawn (more than {MAX_LANES} "
+                "overlap; narrow the ladder with --call-id, --aor or a time window)",
+            ]
+
     drafts: list[Row] = []
     previous_ns: int | None = None
+    box_top = g.margin + g.title_height + g.note_line * len(notes)
+    top = box_top + g.box_height + 8
+    key_of: dict[Endpoint, int] = {}
+
+    def column_index(endpoint: Endpoint) -> int:
+        index = key_of.get(endpoint)
+        if index is None:
+            index = key_of[endpoint] = column_of[_column_key(endpoint, group)]
+        return index
+
     for row, (message, again, colour_key) in enumerate(
         zip(messages, retrans, colour_keys, strict=True)
     ):
@@ -725,6 +769,8 @@ def build_layout(
             ("truncated",) if message.truncated else ()
         )
         link = _link(correlation, message.index)
+        sdp = sdp_summary(sip.sdp) if sip.sdp is not None else None
+        height = g.row + (g.extra_line if sdp else 0)
         drafts.append(
             Row(
                 index=row,
@@ -733,11 +779,11 @@ def build_layout(
                 file=message.file,
                 ts_ns=message.ts_ns,
                 delta_ns=None if previous_ns is None else message.ts_ns - previous_ns,
-                src=column_of[_column_key(message.src, group)],
-                dst=column_of[_column_key(message.dst, group)],
+                src=column_index(message.src),
+                dst=column_index(message.dst),
                 label=sip.label,
                 cseq=cseq,
-                sdp=sdp_summary(sip.sdp) if sip.sdp is not None else None,
+                sdp=sdp,
                 retransmission=again,
                 colour=palette_of[colour_key],
                 colour_key=colour_key,
@@ -751,11 +797,12 @@ def build_layout(
                 is_request=sip.is_request,
                 transaction=link.transaction if link is not None else None,
                 dialog=link.dialog if link is not None else None,
-                y=0.0,
-                top=0.0,
-                height=0.0,
+                y=round(top + 20, 1),
+                top=round(top, 1),
+                height=height,
             )
         )
+        top += height
         previous_ns = message.ts_ns
 
     # Column gaps: wide enough for the boxes and for the labels of one-gap arrows.
@@ -779,39 +826,14 @@ def build_layout(
         for i, (key, name, address) in enumerate(named)
     )
 
-    box_top = g.margin + g.title_height + g.note_line * len(notes)
-    top = box_top + g.box_height + 8
-    rows: list[Row] = []
-    for d in drafts:
-        height = g.row + (g.extra_line if d.sdp else 0)
-        rows.append(dataclasses.replace(d, y=round(top + 20, 1), top=round(top, 1), height=height))
-        top += height
+    rows = drafts
     lifeline_end = top + 6
     bottom = lifeline_end + g.margin
 
     # Brackets.
-    row_of = {r.message: r.index for r in rows}
     brackets: list[Bracket] = []
     if correlation is not None and rows:
-        by_index = {m.index: m for m in messages}
-        intervals = _intervals(by_index, correlation, row_of)
         right = (xs[-1] + boxes[-1] / 2 if xs else x0) + g.lane_gap
-        lane_ends: list[int] = []
-        lane_widths: list[float] = []
-        side = [
-            iv for iv in intervals if iv.kind != "hop" and iv.start in row_of and iv.end in row_of
-        ]
-        side.sort(key=lambda iv: (row_of[iv.start], -row_of[iv.end]))
-        placed: list[tuple[_Interval, int]] = []
-        for iv in side:
-            r0, r1 = row_of[iv.start], row_of[iv.end]
-            lane = next((k for k, end in enumerate(lane_ends) if end < r0), len(lane_ends))
-            if lane == len(lane_ends):
-                lane_ends.append(r1)
-                lane_widths.append(0.0)
-            lane_ends[lane] = r1
-            lane_widths[lane] = max(lane_widths[lane], g.text_width(iv.label, g.small) + 22)
-            placed.append((iv, lane))
         lane_x = [right]
         for w in lane_widths:
             lane_x.append(lane_x[-1] + w)

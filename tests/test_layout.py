@@ -319,3 +319,17 @@ def test_record_route_names_a_proxy_without_a_via_name() -> None:
         record_routes=("sip:edge.example;lr",),
     )
     assert learned_names([message(0, 0, r, B, forwarded)]) == {r.ip: "edge.example"}
+
+
+def test_too_many_overlapping_brackets_are_left_out_with_a_note() -> None:
+    """Eight copies of the same call: 16 brackets overlap at row 0 (PDD and answer),
+    8 more at row 10 (release). Six lanes are drawn; the rest is counted in a note."""
+    hand = call_correlation()
+    crowded = dataclasses.replace(hand, calls=hand.calls * 8)
+    layout = build_layout(call_messages(), crowded)
+    assert max(b.lane for b in layout.side_brackets) == 5
+    assert len(layout.side_brackets) == 12
+    assert layout.notes[-1] == (
+        "12 of 24 timing brackets not drawn (more than 6 overlap; "
+        "narrow the ladder with --call-id, --aor or a time window)"
+    )

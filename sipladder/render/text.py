@@ -73,7 +73,7 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
     right = (2 * lanes + 2 + label_room) if lanes else 0
     if n > 1:
         # PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right must fit in width.
-        spacing = int((width - PREFIX - right - 2) / (n - 0.5)) + 1
+        spacing = max(MIN_SPACING, int((width - PREFIX - right - 2) / (n - 0.5)) + 1)
         while (
             spacing > MIN_SPACING and PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right > width
         ):
@@ -107,26 +107,28 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             _put(line, x - len(shown) // 2, shown)
         lines.append("".join(line).rstrip())
 
+    # What each lane shows beside each row: (arrow line, SDP line) characters.
+    lane_marks: dict[int, list[tuple[int, str, str]]] = {}
+    for bracket in side:
+        x = lane_x[bracket.lane] - ladder_width
+        for r in range(bracket.start_row, bracket.end_row + 1):
+            if bracket.start_row == bracket.end_row:
+                first_ch = "["
+            elif r == bracket.start_row:
+                first_ch = "┌"
+            elif r == bracket.end_row:
+                first_ch = "└"
+            else:
+                first_ch = "│"
+            lane_marks.setdefault(r, []).append((x, first_ch, "│" if r < bracket.end_row else " "))
+
     def lane_part(r: int, first: bool) -> str:
         """The lanes beside row ``r`` (its arrow line when ``first``, else its SDP line)."""
         if not lanes:
             return ""
         line = [" "] * (label_x - ladder_width)
-        for bracket in side:
-            x = lane_x[bracket.lane] - ladder_width
-            if not bracket.start_row <= r <= bracket.end_row:
-                continue
-            if not first:
-                if r < bracket.end_row:
-                    line[x] = "│"
-            elif bracket.start_row == bracket.end_row:
-                line[x] = "["
-            elif r == bracket.start_row:
-                line[x] = "┌"
-            elif r == bracket.end_row:
-                line[x] = "└"
-            else:
-                line[x] = "│"
+        for x, on_arrow, on_sdp in lane_marks.get(r, ()):
+            line[x] = on_arrow if first else on_sdp
         text = "".join(line)
         if first and r in labels:
             text += " " + ", ".join(labels[r])
