@@ -96,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"layout          {t_layout:7.3f} s")
     print(f"svg             {t_svg:7.3f} s   ({len(svg.encode()) / 1e6:.1f} MB, {svg_path})")
-    print(
-        f"layout + svg    {t_layout + t_svg:7.3f} s   goal < 2 s: {'met' if t_layout + t_svg < 2 else 'MISSED'}"
-    )
+    verdict = "met" if t_layout + t_svg < 2 else "MISSED"
+    print(f"layout + svg    {t_layout + t_svg:7.3f} s   goal < 2 s: {verdict}")
     print(f"text (200 col)  {t_text:7.3f} s   ({len(text.splitlines())} lines)")
 
     cli = wall(
@@ -110,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         peer = wall(
             ["tshark", "-q", "-z", "flow,any,network,sip", "-r", str(capture_path)], args.rounds
         )
-        print(
-            f"tshark flow     {peer:7.3f} s   (tshark -q -z flow,any,network,sip: a text flow graph)"
-        )
+        print(f"tshark flow     {peer:7.3f} s   (tshark -z flow,any,network,sip: text flow graph)")
         print(f"ratio cli/tshark {cli / peer:6.2f}")
     else:
         print("tshark not found: no peer timing")
