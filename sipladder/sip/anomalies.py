@@ -65,9 +65,19 @@ ANOMALIES: dict[str, tuple[Severity, str]] = {
     "via-invalid": (E, "Via {value!r} cannot be read as 'SIP/2.0/transport host[:port];params'."),
     "via-branch-no-cookie": (
         N,
-        "Top Via branch {branch!r} lacks the RFC 3261 magic cookie 'z9hG4bK'.",
+        "Top Via branch {branch!r} lacks the RFC 3261 magic cookie 'z9hG4bK'"
+        " (RFC 2543 transaction matching applies).",
     ),
-    "name-addr-invalid": (W, "{name} value {value!r} cannot be read as a name-addr or addr-spec."),
+    "name-addr-invalid": (
+        W,
+        "{name} value {value!r} cannot be read as a name-addr or addr-spec ({why}).",
+    ),
+    "display-name-invalid": (W, "{name} display name in {value!r} has {why}: quote it."),
+    "param-empty": (W, "{name} value {value!r} has {why}."),
+    "list-element-empty": (W, "{name} has an empty element in its comma-separated list."),
+    "start-line-whitespace": (W, "The Request-Line has {what} (RFC 3261 section 7.1: single SP)."),
+    "date-invalid": (W, "Date {value!r} is not an RFC 1123 date in GMT (RFC 3261 section 20.17)."),
+    "via-branch-invalid": (W, "Top Via branch {branch!r} has the magic cookie but no identifier."),
     "uri-invalid": (W, "{name} URI {uri!r} is not a valid URI ({why})."),
     "max-forwards-invalid": (E, "Max-Forwards {value!r} is not a number 0-255."),
     "expires-invalid": (W, "Expires {value!r} is not a number of seconds."),
@@ -87,7 +97,11 @@ ANOMALIES: dict[str, tuple[Severity, str]] = {
         N,
         "No Content-Length: the body is taken as the rest of the datagram.",
     ),
-    "body-trailing-data": (W, "{extra} bytes follow the body that Content-Length announces."),
+    "body-trailing-data": (
+        N,
+        "{extra} bytes follow the {declared}-byte body that Content-Length announces"
+        " (discarded, RFC 3261 section 18.3).",
+    ),
     "multipart-invalid": (W, "The multipart body could not be split ({why})."),
     "sdp-invalid": (W, "The SDP body is malformed ({why})."),
 }

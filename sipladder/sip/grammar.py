@@ -57,14 +57,14 @@ STATUS_LINE = re.compile(
 # a request line ``METHOD SP anything SP SIP/d`` or ``SIP/d.d SP NNN``; lenient also
 # ``SIP2.0`` and a request line without version whose URI has a SIP-ish scheme.
 LOOKS_REQUEST_B = re.compile(
-    rb"[-.!%*_+`'~0-9A-Za-z]{2,32}[ \t]+[^\r\n]*?[ \t][Ss][Ii][Pp]/?[0-9]"
-    rb"|[A-Za-z]{2,32}[ \t]+(?:[Ss][Ii][Pp][Ss]?|[Tt][Ee][Ll]):"
+    rb"[-.!%*_+`'~0-9A-Za-z]{2,64}[ \t]+[^\r\n]*?[ \t][Ss][Ii][Pp]/?[0-9]"
+    rb"|[A-Za-z]{2,64}[ \t]+(?:[Ss][Ii][Pp][Ss]?|[Tt][Ee][Ll]):"
 )
 LOOKS_STATUS_B = re.compile(rb"[Ss][Ii][Pp]/?[0-9]+\.[0-9]+[ \t]+[0-9]{3}")
 
 # A line that starts a message, anywhere in a byte stream (for stream resynchronisation).
 START_LINE_B = re.compile(
-    rb"(?:^|(?<=\n))(?:[-.!%*_+`'~0-9A-Za-z]{2,32}[ \t]+[^\r\n]*?[ \t]SIP/[0-9]\.[0-9]\r?\n"
+    rb"(?:^|(?<=\n))(?:[-.!%*_+`'~0-9A-Za-z]{2,64}[ \t]+[^\r\n]*?[ \t]SIP/[0-9]\.[0-9]\r?\n"
     rb"|SIP/[0-9]\.[0-9][ \t]+[0-9]{3}[^\r\n]*\r?\n)"
 )
 
@@ -99,6 +99,10 @@ NAME_ADDR = re.compile(
     rf"{SWS}(?:(?P<quoted>{QUOTED_STRING})|(?P<plain>[^<\"]*?)){SWS}<(?P<uri>[^>]*)>{SWS}(?P<params>.*)\Z",
     re.S,
 )
+
+# display-name = *(token LWS)/ quoted-string (the unquoted form, LWS before "<" optional
+# as RFC 4475 section 3.1.1.6 recommends)
+DISPLAY_TOKENS = re.compile(rf"(?:{TOKEN}{SWS})*\Z")
 
 # addr-spec = SIP-URI / SIPS-URI / absoluteURI (without angle brackets, the header's
 # parameters follow the first ";": RFC 3261 section 20.10)

@@ -57,6 +57,7 @@ _EAGER = frozenset(
     }
 )  # fmt: skip
 
+_MAX_DELTA = 2**32 - 1  # delta-seconds: RFC 3261 section 25.1 / RFC 4475 3.1.2.4
 _MAX_CSEQ = 2**31  # RFC 3261 section 8.1.1.5: the sequence number MUST be less than 2**31
 _MAX_CONTENT_LENGTH = 1 << 31  # anything larger is hostile or broken
 
@@ -64,7 +65,8 @@ _CACHE_LIMIT = 8192
 _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
 _VIA_CACHE: dict[str, tuple[Via | None, str | None]] = {}
-_ADDR_CACHE: dict[str, tuple[NameAddr | None, str | None]] = {}
+_ADDR_CACHE: dict[str, tuple[NameAddr | None, str | None, str | None]] = {}
+_URI_SYNTAX = "expected scheme:rest in printable ASCII without whitespace"
 _CSEQ_CACHE: dict[str, tuple[CSeq | None, tuple[Anomaly, ...]]] = {}
 # Via, Contact, Route and Record-Route values are collected while the headers are split
 _MULTI_SLOT = {"Via": 0, "Contact": 1, "Route": 2, "Record-Route": 3}
@@ -128,7 +130,9 @@ def _via(value: str) -> tuple[Via | None, str | None]:
                 int(port) if port is not None and len(port) <= 6 else None,
                 split_params(m["params"]),
             ),
-            None,
+            "an empty parameter (extra ';')"
+            if ";;" in m["params"] or m["params"].rstrip().endswith(";")
+            else None,
         )
     if len(_VIA_CACHE) >= _CACHE_LIMIT:
         _VIA_CACHE.clear()
@@ -157,41 +161,56 @@ def parse_name_addr(value: str) -> NameAddr | None:
     return _name_addr(value)[0]
 
 
-def _name_addr(value: str) -> tuple[NameAddr | None, str | None]:
-    hit = _ADDR_CACHE.get(value, _MISSING)
-    if hit is not _MISSING:
-        return hit  # type: ignore[return-value]
-    result: tuple[NameAddr | None, str | None]
+def _name_addr(value: str) -> tuple[NameAddr | None, str | None, str | None]:
+    """(record or None, anomaly code or None, reason) for a name-addr / addr-spec value."""
+    hit = _ADDR_CACHE.get(value)
+    if hit is not None:
+        return hit
+    result: tuple[NameAddr | None, str | None, str | None]
+    code: str | None = None
     why: str | None = None
     if "<" in value:
         m = g.NAME_ADDR.match(value)
         if m is None:
-            result = (None, "unbalanced quotes or angle brackets")
+            result = (None, "name-addr-invalid", "unbalanced quotes or angle brackets")
         else:
             quoted = m["quoted"]
+            params = m["params"]
             if quoted is not None:
                 display: str | None = _unquote(quoted)
             else:
                 display = m["plain"].strip() or None
-                if display is not None and '"' in display:
-                    why = "unbalanced quotes in the display name"
-            uri = m["uri"].strip()
-            if why is None and not g.URI.match(uri):
-                why = "expected scheme:rest in printable ASCII without whitespace"
-            result = (NameAddr(display, uri, split_params(m["params"])), why)
+                # display-name = *(token LWS) / quoted-string
+                if display is not None and not g.DISPLAY_TOKENS.match(display):
+                    code, why = "display-name-invalid", "characters that need quotes"
+            raw_uri = m["uri"]
+            uri = raw_uri.strip()
+            if code is None:
+                if uri != raw_uri:
+                    code, why = "uri-invalid", "whitespace inside <>"
+                elif not g.URI.match(uri):
+                    code, why = "uri-invalid", _URI_SYNTAX
+                elif ";;" in params or params.rstrip().endswith(";"):
+                    code, why = "param-empty", "an empty parameter (extra ';')"
+            result = (NameAddr(display, uri, split_params(params)), code, why)
     else:
         m = g.ADDR_SPEC.match(value)
         if m is None or not m["uri"]:
-            result = (None, "empty")
+            result = (None, "name-addr-invalid", "empty value")
         else:
             uri = m["uri"]
             params = m["params"]
             if uri != "*" and not g.URI.match(uri):
-                why = "expected scheme:rest in printable ASCII without whitespace"
-            if params and params[0] != ";":
+                code, why = "uri-invalid", _URI_SYNTAX
+            elif "?" in uri or "," in uri:
+                # RFC 3261 20.10: a URI with headers, commas or semicolons needs <...>
+                code, why = "uri-invalid", "a URI with '?' or ',' must be enclosed in <>"
+            elif params and params[0] != ";":
                 # text after the URI that is not a parameter: a display name without <>
-                why = why or "display name without angle brackets"
-            result = (NameAddr(None, uri, split_params(params)), why)
+                code, why = "uri-invalid", "whitespace in an addr-spec without <>"
+            elif ";;" in params or params.rstrip().endswith(";"):
+                code, why = "param-empty", "an empty parameter (extra ';')"
+            result = (NameAddr(None, uri, split_params(params)), code, why)
     if len(_ADDR_CACHE) >= _CACHE_LIMIT:
         _ADDR_CACHE.clear()
     _ADDR_CACHE[value] = result
@@ -305,7 +324,8 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     except UnicodeDecodeError as exc:
         anomalies.append(anomaly("header-non-utf8", offset=start + exc.start))
         text = head.decode("utf-8", "replace")
-    if "\x00" in text:
+    if "\x00" in text and text.count("\x00") != text.count("\\\x00"):
+        # (a quoted-pair "\" NUL is legal inside a quoted string, RFC 3261 25.1)
         anomalies.append(anomaly("nul-byte", offset=start + text.index("\x00")))
     if "\r" in text:
         text = text.replace("\r\n", "\n")
@@ -329,13 +349,15 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         kind = _RESPONSE
         version = m["version"]
         code = m["status"]
-        status = int(code) if len(code) <= 9 else 10**9
+        status = int(code) if len(code) <= 18 else None  # (fits int64 columns)
         reason = m["reason"]
-        if not 100 <= status <= 699 or len(code) != 3:
+        if status is None or not 100 <= status <= 699 or len(code) != 3:
             anomalies.append(anomaly("status-invalid", status=code))
         if not reason:
             reason = None
-            anomalies.append(anomaly("reason-missing"))
+            # "SIP/2.0 100 " (SP, empty phrase) is valid; "SIP/2.0 100" lacks the SP
+            if not first_line.rstrip("\r").endswith((" ", "\t")):
+                anomalies.append(anomaly("reason-missing"))
     else:
         m = g.REQUEST_LINE.match(first)
         if m is None or not m["uri"] or (m["version"] is None and not g.SCHEME.match(m["uri"])):
@@ -353,11 +375,22 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
                 anomalies.append(anomaly("method-misspelled", method=method, suggestion=suggestion))
             else:
                 anomalies.append(anomaly("method-unknown", method=method))
+        if m.end("method") + 1 != m.start("uri") or (
+            m["version"] is not None and m.end("uri") + 1 != m.start("version")
+        ):
+            anomalies.append(
+                anomaly("start-line-whitespace", what="more than one SP between parts")
+            )
+        elif first_line.rstrip("\r") != first:
+            anomalies.append(anomaly("start-line-whitespace", what="whitespace around the line"))
         if " " in request_uri or "\t" in request_uri:
             bad_uri = "it contains whitespace"
             anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
         elif not g.URI.match(request_uri):
             bad_uri = "expected scheme:rest in printable ASCII"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
+        elif "?" in request_uri.rpartition("@")[2] and request_uri[:3].lower() == "sip":
+            bad_uri = "headers ('?...') are not allowed in a Request-URI, RFC 3261 19.1.5"
             anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
     if version and version != "SIP/2.0" and version.upper() != "SIP/2.0":
         anomalies.append(anomaly("version-invalid", version=version))
@@ -382,6 +415,8 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         slot = get_slot(canon)
         if "," in hvalue and canon in LIST_HEADERS:
             items = split_commas(hvalue)
+            if len(items) <= hvalue.count(",") and '"' not in hvalue and "<" not in hvalue:
+                anomalies.append(anomaly("list-element-empty", name=canon))
             for item in items:
                 append((canon, item))
             if slot is not None:
@@ -392,6 +427,7 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
             append((canon, hvalue))
             if slot is not None:
                 multi[slot].append(hvalue)
+    cl_conflict: str | None = None
     # the first value of each header: dict() keeps the last assignment, so feed it reversed
     first_of = dict(reversed(headers))
     # repeated names beyond the split lists and the usual repeated Via/Route/...
@@ -404,6 +440,10 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
                 count = singles.count(canon)
                 if count > 1:
                     anomalies.append(anomaly("header-repeated", name=canon, count=count))
+                    if canon == "Content-Length":
+                        lengths = {v for c, v in headers if c == "Content-Length"}
+                        if len(lengths) > 1:  # RFC 4475 3.3.9: no way to frame the body
+                            cl_conflict = ", ".join(sorted(lengths))
 
     # ---- mandatory headers: RFC 3261 8.1.1 and 8.2.6.2
     for name, section in _MANDATORY_REQUEST if method is not None else _MANDATORY_RESPONSE:
@@ -433,14 +473,14 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     from_ = to = None
     value = first_of.get("From")
     if value is not None:
-        from_, why = _name_addr(value)
-        if why is not None:
-            anomalies.append(_addr_anomaly("From", value, from_, why))
+        from_, code, why = _name_addr(value)
+        if code is not None:
+            anomalies.append(_addr_anomaly(code, "From", value, from_, why))
     value = first_of.get("To")
     if value is not None:
-        to, why = _name_addr(value)
-        if why is not None:
-            anomalies.append(_addr_anomaly("To", value, to, why))
+        to, code, why = _name_addr(value)
+        if code is not None:
+            anomalies.append(_addr_anomaly(code, "To", value, to, why))
 
     vias: tuple[Via, ...] = ()
     via_values, contact_values, route_values, rr_values = multi
@@ -452,7 +492,17 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
                 anomalies.append(anomaly("via-invalid", value=value))
             else:
                 parsed_vias.append(via)
+                if why is not None:
+                    anomalies.append(anomaly("param-empty", name="Via", value=value, why=why))
         vias = tuple(parsed_vias)
+        if vias:
+            # RFC 3261 8.1.1.7: branch starts with the magic cookie and identifies the
+            # transaction; without it, RFC 2543 matching applies (17.2.3)
+            branch = vias[0].branch
+            if branch is None or not branch.startswith("z9hG4bK"):
+                anomalies.append(anomaly("via-branch-no-cookie", branch=branch))
+            elif branch == "z9hG4bK":
+                anomalies.append(anomaly("via-branch-invalid", branch=branch))
 
     contacts = _addr_list("Contact", contact_values, anomalies) if contact_values else ()
     routes = _addr_list("Route", route_values, anomalies) if route_values else ()
@@ -472,8 +522,19 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     value = first_of.get("Expires")
     if value is not None:
         expires = _int_or_none(value)
-        if expires is None:
+        if expires is None or expires > _MAX_DELTA:
             anomalies.append(anomaly("expires-invalid", value=value))
+    if contacts and ("expires" in contact_values[0].lower() or len(contacts) > 1):
+        for contact in contacts:
+            text_value = contact.param("expires")
+            if text_value is not None:
+                number = _int_or_none(text_value)
+                if number is None or number > _MAX_DELTA:
+                    anomalies.append(anomaly("expires-invalid", value=text_value))
+
+    value = first_of.get("Date")
+    if value is not None and not value.endswith(" GMT"):
+        anomalies.append(anomaly("date-invalid", value=value))
 
     content_type = first_of.get("Content-Type")
 
@@ -482,7 +543,9 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     content_length: int | None = None
     value = first_of.get("Content-Length")
     declared: int | None = None
-    if value is not None:
+    if cl_conflict is not None:
+        anomalies.append(anomaly("content-length-invalid", value=cl_conflict))
+    elif value is not None:
         declared = _int_or_none(value)
         if declared is None or declared > _MAX_CONTENT_LENGTH:
             anomalies.append(anomaly("content-length-invalid", value=value))
@@ -498,9 +561,8 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         if declared < available:
             trailing = data[body_start + declared :]
             if trailing.strip(b"\r\n\t "):
-                anomalies.append(
-                    anomaly("content-length-mismatch", declared=declared, actual=available)
-                )
+                found = anomaly("body-trailing-data", extra=len(trailing), declared=declared)
+                anomalies.append(found)
     else:
         body = data[body_start:]
         anomalies.append(anomaly("content-length-mismatch", declared=declared, actual=available))
@@ -622,18 +684,20 @@ class _LazySipMessage(SipMessage):
         return "SipMessage" + SipMessage.__repr__(self)[len("_LazySipMessage") :]
 
 
-def _addr_anomaly(name: str, value: str, addr: NameAddr | None, why: str) -> Anomaly:
-    if addr is None:
-        return anomaly("name-addr-invalid", name=name, value=value)
-    return anomaly("uri-invalid", name=name, uri=addr.uri, why=why)
+def _addr_anomaly(
+    code: str, name: str, value: str, addr: NameAddr | None, why: str | None
+) -> Anomaly:
+    if code == "uri-invalid" and addr is not None:
+        return anomaly(code, name=name, uri=addr.uri, why=why)
+    return anomaly(code, name=name, value=value, why=why)
 
 
 def _addr_list(name: str, values: list[str], anomalies: list[Anomaly]) -> tuple[NameAddr, ...]:
     out = []
     for value in values:
-        addr, why = _name_addr(value)
-        if why is not None:
-            anomalies.append(_addr_anomaly(name, value, addr, why))
+        addr, code, why = _name_addr(value)
+        if code is not None:
+            anomalies.append(_addr_anomaly(code, name, value, addr, why))
         if addr is not None:
             out.append(addr)
     return tuple(out)

@@ -42,6 +42,7 @@ def test_register_listings(name: str) -> None:
         "header-missing",  # Max-Forwards
         "uri-invalid",  # From: <sip: [email protected]>
         "uri-invalid",  # To
+        "via-branch-no-cookie",  # branch=xo93sle: RFC 2543 style
     ]
     assert "SIP2.0" in msg.anomalies[1].message and "SIP/2.0" in msg.anomalies[1].message
     assert "Max-Forwards" in msg.anomalies[2].message
@@ -77,7 +78,8 @@ def test_listing3_register_200() -> None:
     assert [v.host for v in msg.vias] == ["icscf1.tel.com", "pcscf1.tel.com", "4444::2:3:4:5"]
     assert msg.to_tag == "kotimaex" and msg.from_tag == "6e87wa9"
     assert msg.header("Service-Route") == "sip:[email\xa0protected];lr"
-    assert codes(msg) == ["uri-invalid", "uri-invalid"]  # only the obfuscated From/To
+    # only the obfuscated From/To, and the branch without magic cookie
+    assert codes(msg) == ["uri-invalid", "uri-invalid", "via-branch-no-cookie"]
 
 
 def test_listing4_inivte() -> None:
@@ -91,6 +93,7 @@ def test_listing4_inivte() -> None:
         "cseq-method-mismatch",  # CSeq: 1 INVITE for method INIVTE
         "uri-invalid",
         "uri-invalid",
+        "via-branch-no-cookie",
         "content-length-mismatch",  # the article leaves out the 183-byte SDP body
     ]
     misspelled = msg.anomalies[1]
@@ -112,6 +115,7 @@ def test_listing5_183_route_route_and_status_in_cseq() -> None:
         "cseq-method-is-status",  # CSeq: 2 183
         "uri-invalid",
         "uri-invalid",
+        "via-branch-no-cookie",
         "content-length-mismatch",
     ]
     assert "did you mean Route" in msg.anomalies[0].message
