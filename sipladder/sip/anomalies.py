@@ -15,16 +15,11 @@ E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N: notice (info)
 #: code -> (severity, sentence template)
 ANOMALIES: dict[str, tuple[Severity, str]] = {
     # start line (RFC 3261 sections 7.1, 7.2, 25.1)
-    "start-line-invalid": (
-        E,
-        "The start line {line!r} is neither a Request-Line nor a Status-Line.",
-    ),
     "method-misspelled": (W, "Unknown method {method!r}: did you mean {suggestion}?"),
     "method-unknown": (
         N,
         "Method {method!r} is not a method sipladder knows (it may be an extension).",
     ),
-    "method-invalid": (E, "Method {method!r} is not a token (RFC 3261 section 25.1)."),
     "version-invalid": (E, "SIP version {version!r} is not valid: expected SIP/2.0."),
     "version-missing": (
         E,
@@ -103,7 +98,6 @@ ANOMALIES: dict[str, tuple[Severity, str]] = {
         " (discarded, RFC 3261 section 18.3).",
     ),
     "multipart-invalid": (W, "The multipart body could not be split ({why})."),
-    "sdp-invalid": (W, "The SDP body is malformed ({why})."),
 }
 
 

@@ -35,14 +35,18 @@ MULTIPART = (
 )
 
 CASES = {
-    "sdp": b"INVITE sip:b@h SIP/2.0\r\n" + HEAD
-    + b"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n" % len(SDP) + SDP,
-    "multipart-sdp": b"INVITE sip:b@h SIP/2.0\r\n" + HEAD
+    "sdp": b"INVITE sip:b@h SIP/2.0\r\n"
+    + HEAD
+    + b"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n" % len(SDP)
+    + SDP,
+    "multipart-sdp": b"INVITE sip:b@h SIP/2.0\r\n"
+    + HEAD
     + b"Content-Type: multipart/mixed;boundary=xx\r\nContent-Length: %d\r\n\r\n" % len(MULTIPART)
     + MULTIPART,
     "keepalive-before": b"\r\n\r\nSIP/2.0 200 OK\r\n" + HEAD + b"Content-Length: 0\r\n\r\n",
     "trailing-data": b"SIP/2.0 180 Ringing\r\n" + HEAD + b"Content-Length: 2\r\n\r\nabcdef",
-    "body-shorter-than-declared": b"MESSAGE sip:b@h SIP/2.0\r\n" + HEAD
+    "body-shorter-than-declared": b"MESSAGE sip:b@h SIP/2.0\r\n"
+    + HEAD
     + b"Content-Length: 50\r\n\r\nhello",
     "no-content-length": b"MESSAGE sip:b@h SIP/2.0\r\n" + HEAD + b"\r\nhello",
     "lf-only": (b"OPTIONS sip:b@h SIP/2.0\r\n" + HEAD + b"\r\n").replace(b"\r\n", b"\n"),
@@ -51,7 +55,8 @@ CASES = {
     "compact-and-odd-names": b"OPTIONS sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
     b"t: <sip:b@h>\r\nf: <sip:a@h>;tag=1\r\ni: c\r\nCSeq: 1 OPTIONS\r\nRoute-Route: <sip:x>\r\n"
     b"l: 0\r\n\r\n",
-    "sdp-without-lines": b"INVITE sip:b@h SIP/2.0\r\n" + HEAD
+    "sdp-without-lines": b"INVITE sip:b@h SIP/2.0\r\n"
+    + HEAD
     + b"Content-Type: application/sdp\r\nContent-Length: 3\r\n\r\nxyz",
 }
 
