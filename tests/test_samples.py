@@ -3,7 +3,9 @@
 Read with scapy and a few lines of text handling, independently of sipladder's own
 pipeline: these tests check the *data* (message counts, hosts, RFC 3261 details of
 the story, and that each ``*.timings.json`` agrees with the packet timestamps), so
-that the correlation tests built on the samples stand on checked ground.
+that the correlation tests built on the samples stand on checked ground. The last
+section then holds sipladder's calls, registrations and per-hop delays to the same
+timings files.
 """
 
 from __future__ import annotations
@@ -565,3 +567,68 @@ def test_deregistration() -> None:
     assert [x.label for x in d] == ["REGISTER", "401 REGISTER", "REGISTER", "200 REGISTER"]
     assert all(x.header("Expires") == "0" for x in d if x.label == "REGISTER")
     assert d[3].headers("Contact") == []  # no bindings left (RFC 3261 section 10.3 step 8)
+
+
+# --------------------------------------------------------------------------- the pipeline
+# against the construction: `sipladder calls` / `registrations` JSON (the README's
+# contract) must give what each timings JSON says, for every sample
+
+
+def _cli_json(command: str, path: Path) -> list[dict]:
+    from click.testing import CliRunner
+
+    from sipladder.cli import cli
+
+    result = CliRunner().invoke(cli, [command, str(path), "--format", "json", "-q"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _same(expected: object, got: object) -> bool:
+    if isinstance(expected, float):
+        return got is not None and abs(expected - float(got)) < 1e-6  # type: ignore[arg-type]
+    return expected == got
+
+
+@pytest.mark.parametrize("name", FLOW_SAMPLES)
+def test_sipladder_agrees_with_the_construction(name: str) -> None:
+    data = timings(name.rsplit(".", 1)[0])
+    path = SAMPLES / name
+    calls = {c["call_id"]: c for c in _cli_json("calls", path)}
+    assert sorted(calls) == sorted(c["call_id"] for c in data["calls"])
+    for want in data["calls"]:
+        got = calls[want["call_id"]]
+        keys = ["caller", "callee", "state", "final_status", "start"]
+        keys += ["pdd_ms", "answer_ms", "release_ms", "duration_s"]
+        wrong = {k: (want[k], got.get(k)) for k in keys if not _same(want[k], got.get(k))}
+        assert not wrong, f"{want['call_id']}: (construction, sipladder): {wrong}"
+        if "dialogs" in want:
+            assert got["dialogs"] == want["dialogs"]
+    regs = _cli_json("registrations", path)
+    assert len(regs) == len(data["registrations"])
+    for want, got in zip(data["registrations"], regs, strict=True):
+        keys = ["aor", "final_status", "challenged", "delay_ms", "expires", "start"]
+        wrong = {k: (want[k], got.get(k)) for k in keys if not _same(want[k], got.get(k))}
+        assert not wrong, f"{want['aor']}: (construction, sipladder): {wrong}"
+        assert sorted(got["call_ids"]) == sorted(want["call_ids"])
+
+
+def test_sipladder_per_hop_delays_on_the_ims_sample(ims_t: dict) -> None:
+    """Each INVITE hop's transaction: forward_ms is what the node before it added,
+    return_ms what it added to the final response, provisional_ms its receiver's 100."""
+    rows = [
+        t
+        for t in _cli_json("transactions", SAMPLES / "ims-tom-jerry.pcapng")
+        if t["method"] == "INVITE"
+    ]
+    call = ims_t["call"]
+    hops = call["invite_hops"]
+    assert len(rows) == len(hops)
+    for row, hop in zip(rows, hops, strict=True):
+        assert _same(call["trying_after_invite_ms"][hop["to"]], row["provisional_ms"])
+        if hop["from"] == "tom":
+            assert row["forward_ms"] is None and row["return_ms"] is None
+            assert _same(call["answer_ms"], row["final_ms"])
+        else:
+            assert _same(call["invite_added_delay_ms"][hop["from"]], row["forward_ms"])
+            assert _same(call["response_added_delay_ms"][hop["from"]], row["return_ms"])
