@@ -359,25 +359,31 @@ class TcpReassembler:
         """
         out: list[Payload] = []
         here = (self._file, self._frame, self._ts)
-        progress = True
-        while d.pending and progress:
-            progress = False
-            assert d.next_seq is not None
-            for seq in sorted(d.pending, key=lambda s: _seq_diff(s, d.next_seq or 0)):
-                diff = _seq_diff(seq, d.next_seq)
-                if diff > 0:
+        pending = d.pending
+        while pending:
+            next_seq = d.next_seq
+            assert next_seq is not None
+            seq = next_seq
+            item = pending.pop(seq, None)  # the usual case: the segment right after
+            if item is None:
+                # A segment that starts before next_seq and may reach past it (overlap).
+                before = next((s for s in pending if _seq_diff(s, next_seq) < 0), None)
+                if before is None:
                     break
-                data, file, frame, ts = d.pending.pop(seq)
-                d.pending_bytes -= len(data)
-                if own_frames:
-                    self._file, self._frame, self._ts = file, frame, ts
-                progress = True
-                if -diff >= len(data):
-                    self.retransmitted_bytes += len(data)
-                    continue
-                data = data[-diff:] if diff else data
-                d.next_seq = (d.next_seq + len(data)) % _SEQ_MOD
-                out += self._deliver(d, data)
+                seq = before
+                item = pending.pop(seq)
+            data, file, frame, ts = item
+            d.pending_bytes -= len(data)
+            diff = _seq_diff(seq, next_seq)
+            if -diff >= len(data):
+                self.retransmitted_bytes += len(data)
+                continue
+            if diff:
+                data = data[-diff:]
+            if own_frames:
+                self._file, self._frame, self._ts = file, frame, ts
+            d.next_seq = (next_seq + len(data)) % _SEQ_MOD
+            out += self._deliver(d, data)
         self._file, self._frame, self._ts = here
         if not d.pending:
             self._holes.discard(key)
