@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
 from sipladder.net import hep
-from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade
+from sipladder.net.websocket import WebSocketFramer, looks_like_sip_frame, looks_like_upgrade
 from sipladder.sip.framing import StreamFramer
 
 if TYPE_CHECKING:
@@ -512,6 +512,11 @@ class TcpReassembler:
             d.kind = "tls"
             self._report_tls(d)
             return []
+        if looks_like_sip_frame(probe):
+            # WebSocket already upgraded before the capture began.
+            d.kind = "ws"
+            d.ws = WebSocketFramer(expect_handshake=False)
+            return self._deliver(d, probe)
         upgrade = looks_like_upgrade(probe)
         if upgrade is None:
             d.head = probe  # an HTTP header block cut short: wait for the rest

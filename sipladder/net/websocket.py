@@ -6,7 +6,9 @@ masked (client to server) and unmasked, with 7-, 16- and 64-bit payload lengths
 (RFC 6455 section 5.2), fragmented messages (section 5.4) with control frames between
 the fragments, and per-message deflate (RFC 7692) when the first frame has RSV1 set.
 RFC 7118 section 5 puts each SIP message in exactly one WebSocket message, text or
-binary, so every complete data message is one SIP message.
+binary, so every complete data message is one SIP message. A connection whose
+upgrade is not in the capture is recognised by a first frame that carries the start
+of a SIP message.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ MAX_HANDSHAKE = 16 * 1024
 _CONTINUATION, _TEXT, _BINARY = 0x0, 0x1, 0x2
 _UPGRADE = re.compile(rb"^upgrade[ \t]*:[ \t]*websocket", re.I | re.M)
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+# The first bytes of a SIP message: "SIP/2.0 " or a method token and a space.
+_SIP_START = re.compile(rb"SIP/2\.0 [1-6]|[A-Z]{3,10} [a-zA-Z]+:")
 
 
 def looks_like_upgrade(data: bytes) -> bool | None:
@@ -41,6 +45,26 @@ def looks_like_upgrade(data: bytes) -> bool | None:
     if end is None:
         return None if len(data) < MAX_HANDSHAKE else False
     return _UPGRADE.search(data, 0, end.start() + 1) is not None
+
+
+def looks_like_sip_frame(data: bytes) -> bool:
+    """Does ``data`` start with a WebSocket data frame whose payload starts a SIP
+    message? For a connection whose upgrade is not in the capture."""
+    if len(data) < 2 or data[0] & 0x70 or data[0] & 0x0F not in (_TEXT, _BINARY):
+        return False
+    length, head = data[1] & 0x7F, 2
+    if length == 126:
+        head = 4
+    elif length == 127:
+        head = 10
+    masked = data[1] & 0x80
+    start = head + (4 if masked else 0)
+    payload = data[start : start + 16]
+    if len(payload) < 8:
+        return False
+    if masked:
+        payload = unmask(payload, data[head:start])
+    return bool(_SIP_START.match(payload))
 
 
 def unmask(payload: bytes, key: bytes) -> bytes:

@@ -10,7 +10,12 @@ from transport_helpers import CLIENT, SDP, SERVER, segment, sip_request, sip_res
 
 from sipladder.model import Diagnostic, Payload, Transport
 from sipladder.net.tcp import TcpReassembler
-from sipladder.net.websocket import WebSocketFramer, looks_like_upgrade, unmask
+from sipladder.net.websocket import (
+    WebSocketFramer,
+    looks_like_sip_frame,
+    looks_like_upgrade,
+    unmask,
+)
 
 UPGRADE = (
     b"GET /ws HTTP/1.1\r\nHost: 10.0.0.2\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -140,4 +145,31 @@ def test_sip_over_websocket_through_tcp() -> None:
         (resp, Transport.WS, 4, "10.0.0.2:8080"),
         (MSG, Transport.WS, 5, "10.0.0.1:50000"),
     ]
+    assert diags == []
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(frame(MSG, mask=KEY), True, id="masked-request"),
+        pytest.param(frame(MEDIUM), True, id="unmasked-16-bit"),
+        pytest.param(frame(LARGE, mask=KEY), True, id="masked-64-bit"),
+        pytest.param(frame(MSG[:60], fin=False), True, id="first-fragment"),
+        pytest.param(frame(b"ping", opcode=9), False, id="ping"),
+        pytest.param(frame(b"\x00\x01binary stuff here"), False, id="not-sip"),
+        pytest.param(MSG, False, id="plain-sip"),
+    ],
+)
+def test_looks_like_sip_frame(data: bytes, expected: bool) -> None:
+    assert looks_like_sip_frame(data) is expected
+
+
+def test_websocket_upgraded_before_the_capture() -> None:
+    """No SYN and no upgrade in the capture: the first frame tells."""
+    diags: list[Diagnostic] = []
+    r = TcpReassembler(diags.append)
+    data = frame(MSG, mask=KEY) + frame(MEDIUM, mask=KEY)
+    out = r.feed("w", 1, 1, CLIENT[0], SERVER[0], segment(5000, data[:90], sport=50000, dport=80))
+    out += r.feed("w", 2, 2, CLIENT[0], SERVER[0], segment(5090, data[90:], sport=50000, dport=80))
+    assert [(p.data, p.transport) for p in out] == [(MSG, Transport.WS), (MEDIUM, Transport.WS)]
     assert diags == []
