@@ -128,7 +128,9 @@ class _PcapReader(RawPcapReader):
         """``(linktype, ts_ns, data, orig_len)`` per packet; raises :class:`_Truncated`."""
         read = self.f.read
         unpack = struct.Struct(self.endian + "IIII").unpack
-        linktype = self.linktype
+        # The header's link type field also carries FCS information in its top bits
+        # (pcap spec, "LinkType and additional information"): the type is the low 16 bits.
+        linktype = self.linktype & 0xFFFF
         scale = 1 if self.nano else 1000
         while True:
             hdr = read(16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import struct
 import subprocess
 import sys
@@ -139,6 +140,37 @@ def test_pcap_written_by_scapy(tmp_path: Path) -> None:
         writer.write(packet)
     frames, _ = read_all([path])
     assert [(f.ts_ns, f.linktype) for f in frames] == [(1_700_000_000_987_654_321, 1)]
+
+
+def test_fcs_bits_of_the_linktype_field_are_ignored(tmp_path: Path) -> None:
+    # The top bits of the header's link type field say whether frames carry an FCS.
+    path = write(
+        tmp_path, "fcs.pcap", pcap_bytes([(T0, udp_frame() + b"\0" * 4, None)], 0x14000001)
+    )
+    frames, _ = read_all([path])
+    assert [f.linktype for f in frames] == [1]
+
+
+def test_stdin_through_the_command_line(tmp_path: Path) -> None:
+    capture = Path(__file__).parent / "data" / "sngrep" / "ipv6frag.pcap"
+
+    def messages(args: list[str], stdin: bytes | None = None) -> list[dict[str, object]]:
+        out = subprocess.run(
+            [sys.executable, "-m", "sipladder", "messages", "-q", "--format", "json", *args],
+            input=stdin,
+            capture_output=True,
+            check=True,
+            cwd=Path(__file__).parent.parent,
+        ).stdout
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    from_file = messages([str(capture)])
+    from_pipe = messages(["-"], gzip.compress(capture.read_bytes()))
+    assert len(from_file) == 32  # tshark -r ipv6frag.pcap -Y sip: 32 frames
+    assert [(r["frame"], r["ts"], r["call_id"]) for r in from_pipe] == [
+        (r["frame"], r["ts"], r["call_id"]) for r in from_file
+    ]
+    assert {r["file"] for r in from_pipe} == {"-"}
 
 
 def test_snap_length_cut_is_still_yielded(tmp_path: Path) -> None:

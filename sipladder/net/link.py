@@ -26,6 +26,8 @@ ETH_QINQ = 0x88A8  # IEEE 802.1ad service tag
 ETH_QINQ_OLD = (0x9100, 0x9200, 0x9300)  # pre-standard QinQ tags some switches still send
 ETH_PPPOE_SESSION = 0x8864
 
+_SNAP_RFC1042 = b"\xaa\xaa\x03\x00\x00\x00"  # LLC DSAP, SSAP, control; SNAP OUI 00-00-00
+
 #: Tags that are followed by a 2-byte TCI and another ethertype.
 VLAN_TAGS = frozenset((ETH_VLAN, ETH_QINQ, *ETH_QINQ_OLD))
 
@@ -128,8 +130,14 @@ def ethernet(d: PacketDecoder, frame: Frame, view: memoryview) -> None:
     if handler is not None:
         handler(d, frame, view[offset:])
     elif ethertype < 0x0600:
-        # An 802.3 length field: LLC/SNAP frames (STP, CDP, ...) carry no IP for us.
-        d.ignore("802.3 LLC frame")
+        # An 802.3 length field, then 802.2 LLC. With a SNAP header (AA AA 03) and
+        # OUI 00-00-00 (RFC 1042), an ethertype follows; anything else (STP, CDP, ...)
+        # carries no IP for us.
+        if view[offset : offset + 6] == _SNAP_RFC1042:
+            (ethertype,) = _u16(view, offset + 6)
+            d.decode_ethertype(frame, ethertype, view[offset + 8 :])
+        else:
+            d.ignore("802.3 LLC frame")
     else:
         d.ignore(f"ethertype {ethertype:#06x}")
 

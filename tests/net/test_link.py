@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Dot3, Ether
 from scapy.layers.ppp import PPP, PPPoE
 
 from sipladder.model import Endpoint, Frame, Transport
@@ -41,6 +41,10 @@ CASES = {
     "triple-tag": (
         1,
         Ether(src=MAC1, dst=MAC2) / Dot1AD(vlan=1) / Dot1AD(vlan=2) / Dot1Q(vlan=3) / V4,
+    ),
+    "802.3-llc-snap": (
+        1,
+        Dot3(src=MAC1, dst=MAC2) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(code=0x0800) / V4,
     ),
     "pppoe-ipv4": (1, Ether(src=MAC1, dst=MAC2) / PPPoE(sessionid=7) / PPP(proto=0x0021) / V4),
     "pppoe-ipv6": (1, Ether(src=MAC1, dst=MAC2) / PPPoE(sessionid=7) / PPP(proto=0x0057) / V6),
