@@ -15,6 +15,8 @@ the messages of a transaction and dialog (the records are immutable, so sharing 
 
 from __future__ import annotations
 
+import sys
+
 from sipladder.errors import SipParseError
 from sipladder.model import Anomaly, CSeq, MessageKind, NameAddr, SdpSession, SipMessage, Via
 from sipladder.sip import grammar as g
@@ -60,6 +62,12 @@ _EAGER = frozenset(
 _MAX_DELTA = 2**32 - 1  # delta-seconds: RFC 3261 section 25.1 / RFC 4475 3.1.2.4
 _MAX_CSEQ = 2**31  # RFC 3261 section 8.1.1.5: the sequence number MUST be less than 2**31
 _MAX_CONTENT_LENGTH = 1 << 31  # anything larger is hostile or broken
+
+# Strings that repeat across messages (method, version, reason, Request-URI, Call-ID,
+# Content-Type) are interned: the messages of a call then share one copy instead of
+# holding one each, several hundred bytes per message on large captures. Values are
+# unchanged; interned strings are freed like others once no message holds them.
+_intern = sys.intern
 
 _CACHE_LIMIT = 8192
 _MISSING = object()
@@ -347,10 +355,10 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     m = g.STATUS_LINE.match(first) if first[:3].upper() == "SIP" else None
     if m is not None:
         kind = _RESPONSE
-        version = m["version"]
+        version = _intern(m["version"])
         code = m["status"]
         status = int(code) if len(code) <= 18 else None  # (fits int64 columns)
-        reason = m["reason"]
+        reason = _intern(m["reason"] or "")
         if status is None or not 100 <= status <= 699 or len(code) != 3:
             anomalies.append(anomaly("status-invalid", status=code))
         if not reason:
@@ -364,9 +372,9 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
             # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
             raise SipParseError(f"not a SIP start line: {first[:80]!r}", start)
         kind = _REQUEST
-        method = m["method"]
-        request_uri = m["uri"]
-        version = m["version"] or ""
+        method = _intern(m["method"])
+        request_uri = _intern(m["uri"])
+        version = _intern(m["version"] or "")
         if not version:
             anomalies.append(anomaly("version-missing"))
         if method not in _KNOWN_METHODS:
@@ -454,6 +462,7 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     value: str | None
     call_id = first_of.get("Call-ID")
     if call_id is not None:
+        call_id = _intern(call_id)
         if not call_id:
             anomalies.append(anomaly("header-value-empty", name="Call-ID"))
         elif " " in call_id or "\t" in call_id:
@@ -537,6 +546,8 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         anomalies.append(anomaly("date-invalid", value=value))
 
     content_type = first_of.get("Content-Type")
+    if content_type is not None:
+        content_type = _intern(content_type)
 
     # ---- body: RFC 3261 7.4 and 18.3 (cut by Content-Length; on datagrams, the rest)
     available = n - body_start
