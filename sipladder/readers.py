@@ -2,7 +2,8 @@
 
 pcap (microsecond and nanosecond resolution, either byte order), pcapng (several
 interfaces, each with its own link type and ``if_tsresol``) and gzip-compressed
-files of either, through scapy's raw readers (no per-packet dissection). Several
+files of either: pcapng through scapy's raw reader (no per-packet dissection, in
+:mod:`sipladder.readers_pcapng`), classic pcap with :mod:`struct` here. Several
 files are merged by timestamp; ``-`` reads standard input.
 
 Yields :class:`~sipladder.model.Frame` records and reports problems to a
@@ -11,9 +12,12 @@ Yields :class:`~sipladder.model.Frame` records and reports problems to a
 
 What we take from scapy and what we do ourselves
 ------------------------------------------------
-scapy's :class:`~scapy.utils.RawPcapReader` and :class:`~scapy.utils.RawPcapNgReader`
-parse the file header, the pcapng Section Header Block and block options. We
-subclass them and replace the per-packet path, because the stock readers (scapy 2.6-2.8):
+scapy's :class:`~scapy.utils.RawPcapNgReader` parses the pcapng Section Header Block,
+Interface Description Blocks and block options. Classic pcap is a 24-byte header and
+16-byte record headers, read here with :mod:`struct`: importing scapy takes about half
+a second and 35 MB (its data tables), more than reading a 24,000-message capture,
+so scapy is imported only when a pcapng file is opened. For pcapng we subclass the
+reader and replace the per-packet path, because the stock readers (scapy 2.6-2.8):
 
 * end the iteration with the same ``EOFError`` for a clean end of file and for a
   file cut in the middle of a packet (only a log warning tells them apart), and
@@ -45,13 +49,13 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
-
-from scapy.error import Scapy_Exception
-from scapy.utils import RawPcapNgReader, RawPcapReader
+from typing import IO, TYPE_CHECKING, Any
 
 from sipladder.errors import CaptureError
 from sipladder.model import Diagnostic, Frame, Severity
+
+if TYPE_CHECKING:
+    from sipladder.readers_pcapng import _PcapNgReader
 
 Report = Callable[[Diagnostic], None]
 
@@ -121,8 +125,30 @@ def _ticks_to_ns(tsresol: int) -> Callable[[int], int]:
 # --------------------------------------------------------------------------- pcap
 
 
-class _PcapReader(RawPcapReader):
-    """scapy's pcap reader with an exact, truncation-aware per-packet path."""
+class _HeaderError(Exception):
+    """A capture file header that cannot be read."""
+
+
+class _PcapReader:
+    """Classic pcap (libpcap file format): the 24-byte file header, then records.
+
+    Read with :mod:`struct` here rather than by scapy's RawPcapReader: the format is
+    four fields, and importing scapy costs more time and memory (its data tables)
+    than reading a whole small capture. scapy is imported only for pcapng.
+    """
+
+    def __init__(self, filename: str, fdesc: IO[bytes], magic: bytes) -> None:
+        self.filename = filename
+        self.f = fdesc
+        # a1b2c3d4: microseconds, a1b23c4d: nanoseconds; written in the writer's byte order
+        self.endian = ">" if magic[:1] == b"\xa1" else "<"
+        self.nano = magic in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1")
+        hdr = fdesc.read(20)
+        if len(hdr) < 20:
+            raise _HeaderError("Invalid pcap file (too short)")
+        _vmaj, _vmin, _tz, _sig, snaplen, linktype = struct.unpack(self.endian + "HHIIII", hdr)
+        self.linktype = linktype
+        self.snaplen = snaplen
 
     def records(self) -> Iterator[tuple[int, int, bytes, int]]:
         """``(linktype, ts_ns, data, orig_len)`` per packet; raises :class:`_Truncated`."""
@@ -154,126 +180,6 @@ class _PcapReader(RawPcapReader):
 
 
 # --------------------------------------------------------------------------- pcapng
-
-
-class _PcapNgReader(RawPcapNgReader):
-    """scapy's pcapng reader with per-section interfaces, ``if_tsoffset`` and a lean
-    Enhanced Packet Block path."""
-
-    def __init__(self, filename: str, fdesc: Any, magic: bytes) -> None:
-        # (linktype, snaplen, ticks->ns conversion, offset in ns) per interface of the
-        # current section
-        self._ifaces: list[tuple[int, int, Callable[[int], int], int]] = []
-        super().__init__(filename, fdesc, magic)
-
-    def _read_block_shb(self) -> None:
-        # A new section starts a new interface list (pcapng section 4.1).
-        super()._read_block_shb()
-        self.interfaces = []
-        self._ifaces = []
-
-    def _read_block_idb(self, block: bytes, _: int) -> None:
-        super()._read_block_idb(block, _)
-        linktype, snaplen, options = self.interfaces[-1]
-        offset_s = 0
-        raw = self._read_options(block[8:]).get(14)  # if_tsoffset: int64 seconds
-        if isinstance(raw, bytes) and len(raw) == 8:
-            offset_s = struct.unpack(self.endian + "q", raw)[0]
-        self._ifaces.append(
-            (linktype, snaplen, _ticks_to_ns(int(options["tsresol"])), offset_s * 10**9)
-        )
-
-    def records(self) -> Iterator[tuple[int, int, bytes, int] | str]:
-        """``(linktype, ts_ns, data, orig_len)`` per packet block, or a string saying why a
-        packet block cannot be used (it still counts as a frame); raises :class:`_Truncated`."""
-        read = self.f.read
-        while True:
-            head = read(8)
-            if len(head) < 8:
-                if head:
-                    raise _Truncated(f"file ends inside a block header ({len(head)} of 8 bytes)")
-                return
-            if head[:4] == _PCAPNG_MAGIC:
-                # A new section: its byte order may differ, so let scapy read it
-                # (it reads the length and byte-order magic itself).
-                inner: Any = self.f
-                self.f = _Prepend(head[4:], inner)  # type: ignore[assignment]
-                try:
-                    with _quiet_scapy:
-                        self._read_block_shb()
-                except (EOFError, Scapy_Exception, struct.error) as exc:
-                    raise _Truncated(f"bad Section Header Block ({exc})") from None
-                finally:
-                    self.f = inner
-                continue
-            blocktype, blocklen = struct.unpack(self.endian + "II", head)
-            if blocklen < 12 or blocklen % 4 or blocklen - 8 > MAX_CAPLEN + 64 * 1024:
-                raise _Truncated(
-                    f"block of type {blocktype:#x} has an impossible length {blocklen}",
-                    "capture-corrupt",
-                )
-            body = read(blocklen - 8)
-            if len(body) < blocklen - 8:
-                raise _Truncated(
-                    f"file ends inside a block ({len(body) + 8} of {blocklen} bytes present)"
-                )
-            if body[-4:] != head[4:]:
-                raise _Truncated(
-                    f"block of type {blocktype:#x}: trailing length does not match",
-                    "capture-corrupt",
-                )
-            if blocktype == 6:  # Enhanced Packet Block
-                if len(body) < 24:
-                    yield "enhanced packet block too short"
-                    continue
-                intid, tshigh, tslow, caplen, wirelen = struct.unpack_from(self.endian + "5I", body)
-                if intid >= len(self._ifaces):
-                    yield f"packet names interface {intid}; only {len(self._ifaces)} are described"
-                    continue
-                linktype, _snap, to_ns, offset = self._ifaces[intid]
-                if 20 + caplen > len(body) - 4:
-                    yield f"captured length {caplen} exceeds its block"
-                    continue
-                yield (
-                    linktype,
-                    to_ns((tshigh << 32) | tslow) + offset,
-                    body[20 : 20 + caplen],
-                    wirelen,
-                )
-            elif blocktype == 3:  # Simple Packet Block: interface 0, no timestamp
-                if not self._ifaces:
-                    yield "simple packet block before any interface description"
-                    continue
-                linktype, snaplen, _to_ns, _off = self._ifaces[0]
-                (wirelen,) = struct.unpack_from(self.endian + "I", body)
-                caplen = min(wirelen, snaplen or wirelen, len(body) - 8)
-                yield linktype, 0, body[4 : 4 + caplen], wirelen
-            elif blocktype == 2:  # obsolete Packet Block
-                if len(body) < 24:
-                    yield "packet block too short"
-                    continue
-                intid, _drops, tshigh, tslow, caplen, wirelen = struct.unpack_from(
-                    self.endian + "HH4I", body
-                )
-                if intid >= len(self._ifaces):
-                    yield f"packet names interface {intid}; only {len(self._ifaces)} are described"
-                    continue
-                linktype, _snap, to_ns, offset = self._ifaces[intid]
-                yield (
-                    linktype,
-                    to_ns((tshigh << 32) | tslow) + offset,
-                    body[20 : 20 + caplen],
-                    wirelen,
-                )
-            elif blocktype == 1:  # Interface Description Block
-                try:
-                    with _quiet_scapy:
-                        self._read_block_idb(body[:-4], 0)
-                except (EOFError, struct.error) as exc:
-                    raise _Truncated(
-                        f"bad Interface Description Block ({exc})", "capture-corrupt"
-                    ) from None
-            # every other block (statistics, name resolution, secrets, custom) is skipped
 
 
 class _Prepend:
@@ -333,12 +239,14 @@ def _open(path: str) -> tuple[IO[bytes], _PcapReader | _PcapNgReader]:
             if magic in _PCAP_MAGICS:
                 reader = _construct(_PcapReader, path, stream, magic)
             elif magic == _PCAPNG_MAGIC:
+                from sipladder.readers_pcapng import _PcapNgReader  # imports scapy
+
                 reader = _construct(_PcapNgReader, path, stream, magic)
             else:
                 raise CaptureError(
                     path, f"not a pcap or pcapng capture (unknown magic number {magic.hex()})"
                 )
-        except (Scapy_Exception, EOFError, struct.error) as exc:
+        except _header_errors() as exc:
             raise CaptureError(path, f"unreadable capture header: {exc}") from None
         except _READ_ERRORS as exc:
             raise CaptureError(path, f"cannot read: {exc}") from None
@@ -346,6 +254,14 @@ def _open(path: str) -> tuple[IO[bytes], _PcapReader | _PcapNgReader]:
         _close(stream, raw, path)
         raise
     return raw, reader
+
+
+def _header_errors() -> tuple[type[BaseException], ...]:
+    """What reading a file header can raise: ours, and scapy's if scapy was imported
+    (for pcapng). Evaluated only when an exception is being matched."""
+    error = sys.modules.get("scapy.error")
+    scapy: tuple[type[BaseException], ...] = (error.Scapy_Exception,) if error else ()
+    return (_HeaderError, EOFError, struct.error, *scapy)
 
 
 def _construct(cls: type, path: str, stream: IO[bytes], magic: bytes) -> Any:
