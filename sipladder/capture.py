@@ -213,13 +213,16 @@ class Capture:
         group: str = "endpoint",
         learn_names: bool = True,
         title: str | None = None,
+        colour_by: str = "dialog",
     ) -> Ladder:
         """A ladder diagram of the whole capture, one call (``call_id``), one
         registration (``aor``) and/or a time window (``since``/``until``: datetimes,
         ns, epoch seconds, or text as :func:`sipladder.layout.parse_time` reads it).
 
         ``aliases`` maps ``ip``, ``ip:port`` or a learned host name to a column name;
-        ``group="host"`` merges the ports of one address into one column."""
+        ``group="host"`` merges the ports of one address into one column;
+        ``colour_by="transaction"`` colours each request (all its hops) and its
+        responses instead of each dialog."""
         from sipladder.ladder import Ladder
         from sipladder.layout import build_layout, parse_time, select_messages
 
@@ -242,6 +245,7 @@ class Capture:
             learn_names=learn_names,
             notes=notes,
             title=title,
+            colour_by=colour_by,
         )
         return Ladder(layout)
 

@@ -442,6 +442,12 @@ def _alias(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
     "--group", type=click.Choice(["endpoint", "host"]), default="endpoint", show_default=True,
     help="One column per ip:port (endpoint) or per address (host: ports merged).",
 )
+@click.option(
+    "--colour-by", "colour_by", type=click.Choice(["dialog", "transaction"]), default="dialog",
+    show_default=True,
+    help="One colour per dialog (registration attempt, Call-ID for the rest), or per "
+    "request with its responses, across all hops.",
+)
 @click.option("--call-id", default=None, help="Only the messages of this Call-ID.")
 @click.option("--aor", default=None, help="Only this address of record's registration messages.")
 @click.option(
@@ -470,6 +476,7 @@ def ladder(
     aliases: dict[str, str],
     hosts_file: Any,
     group: str,
+    colour_by: str,
     call_id: str | None,
     aor: str | None,
     since: str | None,
@@ -503,7 +510,7 @@ def ladder(
     try:
         result = capture.ladder(
             call_id=call_id, aor=aor, since=since, until=until, max_messages=max_messages,
-            aliases=names, group=group, learn_names=not no_learned_names,
+            aliases=names, group=group, learn_names=not no_learned_names, colour_by=colour_by,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -56,6 +56,7 @@ BRACKET_COLOUR = "#333333"
 MUTED_COLOUR = "#666666"
 
 GROUPS = ("endpoint", "host")
+COLOUR_BY = ("dialog", "transaction")
 #: At most this many side-bracket lanes; more overlapping intervals are left out (noted).
 MAX_LANES = 6
 
@@ -513,21 +514,35 @@ def _fallback_retransmissions(messages: Sequence[Message]) -> list[bool]:
     return flags
 
 
-def _colour_keys(messages: Sequence[Message], correlation: Correlation | None) -> list[str]:
+def _colour_keys(
+    messages: Sequence[Message], correlation: Correlation | None, colour_by: str
+) -> list[str]:
+    """What each arrow's colour stands for. ``dialog``: its dialog, else its registration
+    attempt, else its Call-ID. ``transaction``: its request as it travels hop by hop
+    (all hops' transactions of one request share a colour), else its CSeq and Call-ID."""
+    keys = []
+    if colour_by == "transaction":
+        for message in messages:
+            link = _link(correlation, message.index)
+            sip = message.sip
+            if correlation is not None and link is not None and link.transaction is not None:
+                tx = correlation.transactions[link.transaction]
+                keys.append(f"{tx.method} CSeq {tx.cseq} (request {tx.request_group})")
+            else:
+                cseq = f"{sip.cseq.method} CSeq {sip.cseq.number}" if sip.cseq else "no CSeq"
+                keys.append(f"{cseq} (Call-ID {sip.call_id})")
+        return keys
     registration_of: dict[int, int] = {}
     if correlation is not None:
         for registration in correlation.registrations:
             for index in registration.messages:
                 registration_of.setdefault(index, registration.id)
-    keys = []
     for message in messages:
         link = _link(correlation, message.index)
         if link is not None and link.dialog is not None:
             keys.append(f"dialog {link.dialog} (Call-ID {message.sip.call_id})")
         elif message.index in registration_of:
             keys.append(f"registration {registration_of[message.index]}")
-        elif link is not None and link.transaction is not None and correlation is not None:
-            keys.append(f"Call-ID {message.sip.call_id}")
         else:
             keys.append(f"Call-ID {message.sip.call_id}")
     return keys
@@ -655,6 +670,7 @@ def build_layout(
     notes: Sequence[str] = (),
     title: str | None = None,
     geometry: Geometry | None = None,
+    colour_by: str = "dialog",
 ) -> Layout:
     """Compute the ladder of ``messages`` (already selected, in capture order).
 
@@ -663,6 +679,8 @@ def build_layout(
     rule, colours follow the Call-ID and no timing brackets are drawn."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}, not {group!r}")
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by must be one of {', '.join(COLOUR_BY)}, not {colour_by!r}")
     g = geometry or Geometry()
     aliases = {normalise_address(k): v for k, v in (aliases or {}).items()}
     messages = list(messages)
@@ -705,7 +723,7 @@ def build_layout(
 
     # Rows: text first (column gaps depend on label widths), geometry after.
     column_of = {key: i for i, key in enumerate(keys)}
-    colour_keys = _colour_keys(messages, correlation)
+    colour_keys = _colour_keys(messages, correlation, colour_by)
     palette_of: dict[str, str] = {}
     legend: list[tuple[str, str]] = []
     for key in colour_keys:

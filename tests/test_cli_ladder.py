@@ -90,7 +90,7 @@ def _check_html(data: bytes) -> None:
 def _check_png(data: bytes) -> None:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     height, width = matplotlib.image.imread(io.BytesIO(data), format="png").shape[:2]
-    assert width > 1000 and height > 1000
+    assert width > 1000 and height > 500  # 8 columns, 12 rows at 150 dpi
 
 
 def _check_pdf(data: bytes) -> None:
@@ -133,7 +133,10 @@ def test_every_suffix_writes_a_file_its_reader_accepts(
     suffix: str, check: Callable[[bytes], None], tmp_path: Path
 ) -> None:
     out = tmp_path / f"ladder{suffix}"
-    code, stdout, _ = run("ladder", SAMPLE, "-o", str(out), *ALIAS_ARGS)
+    # matplotlib takes seconds for the whole sample on a busy machine: the registration
+    # (12 messages) is enough to show the file is written and readable.
+    cut = ["--max-messages", "12"] if suffix in (".png", ".pdf") else []
+    code, stdout, _ = run("ladder", SAMPLE, "-o", str(out), *ALIAS_ARGS, *cut)
     assert code == 0 and stdout == ""
     check(out.read_bytes())
 
@@ -189,4 +192,6 @@ def test_scope_options() -> None:
 
 def test_group_host_merges_ports() -> None:
     _, by_host, _ = run("ladder", SAMPLE, "--group", "host", "--width", "220")
+    _, coloured, _ = run("ladder", SAMPLE, "--colour-by", "transaction", "--format", "svg")
+    assert "REGISTER CSeq 25 (request 0)" in coloured and "BYE CSeq 15 (request" in coloured
     assert "[4444::2:3:4:5]" in by_host.splitlines()[1] and "]:1537" not in by_host.splitlines()[1]

@@ -304,7 +304,9 @@ def test_record_route_of_an_earlier_proxy_does_not_name_a_later_hop() -> None:
     q = Endpoint("192.0.2.30", 5060)
     via_q = Via("SIP/2.0", "UDP", "q.example", 5060, (("branch", "z9hG4bKq1"),))
     forwarded = sip(
-        "INVITE sip:bob@example.com SIP/2.0", cseq=(1, "INVITE"), vias=(via_q, VIA_A),
+        "INVITE sip:bob@example.com SIP/2.0",
+        cseq=(1, "INVITE"),
+        vias=(via_q, VIA_A),
         record_routes=("sip:proxy.example.com;lr",),
     )
     messages = call_messages() + [message(14, 20, q, B, forwarded)]
@@ -315,7 +317,9 @@ def test_record_route_names_a_proxy_without_a_via_name() -> None:
     r = Endpoint("192.0.2.40", 5060)
     via_r = Via("SIP/2.0", "UDP", "192.0.2.40", 5060, (("branch", "z9hG4bKr1"),))
     forwarded = sip(
-        "INVITE sip:bob@example.com SIP/2.0", cseq=(1, "INVITE"), vias=(via_r, VIA_A),
+        "INVITE sip:bob@example.com SIP/2.0",
+        cseq=(1, "INVITE"),
+        vias=(via_r, VIA_A),
         record_routes=("sip:edge.example;lr",),
     )
     assert learned_names([message(0, 0, r, B, forwarded)]) == {r.ip: "edge.example"}
@@ -333,3 +337,39 @@ def test_too_many_overlapping_brackets_are_left_out_with_a_note() -> None:
         "12 of 24 timing brackets not drawn (more than 6 overlap; "
         "narrow the ladder with --call-id, --aor or a time window)"
     )
+
+
+def test_colour_by_transaction_follows_each_request_across_hops() -> None:
+    layout = build_layout(call_messages(), call_correlation(), colour_by="transaction")
+    colours = [r.colour for r in layout.rows]
+    # INVITE (both hops, its responses), ACK (both hops), BYE (both hops, its 200s)
+    assert colours[:8] == [PALETTE[0]] * 8
+    assert colours[8:10] == [PALETTE[1]] * 2
+    assert colours[10:] == [PALETTE[2]] * 4
+    assert [m for _, m in layout.legend] == [
+        "INVITE CSeq 1 (request 0)",
+        "ACK CSeq 1 (request 1)",
+        "BYE CSeq 2 (request 2)",
+    ]
+    plain = build_layout(call_messages(), colour_by="transaction")
+    assert [m for _, m in plain.legend][0] == f"INVITE CSeq 1 (Call-ID {CALL_ID})"
+    with pytest.raises(ValueError):
+        build_layout(call_messages(), colour_by="rainbow")
+
+
+def test_anomalies_and_truncation_are_flagged() -> None:
+    from sipladder.model import Anomaly
+    from sipladder.render.svg import render_svg
+    from sipladder.render.text import render_text
+
+    bad = sip(
+        "INIVTE sip:bob@example.com SIP/2.0",
+        cseq=(7, "INVITE"),
+        vias=(VIA_A,),
+        anomalies=(Anomaly("method-misspelled", "INIVTE is not a method"),),
+    )
+    cut = dataclasses.replace(message(15, 9100, A, P, bad), truncated=True)
+    layout = build_layout([*call_messages(), cut])
+    assert layout.rows[-1].anomalies == ("method-misspelled", "truncated")
+    assert "⚠ method-misspelled, truncated" in render_svg(layout)
+    assert "!method-misspelled,truncated" in render_text(layout, 200)

@@ -93,3 +93,20 @@ def test_golden_call_svg() -> None:
     release brackets on the right, +12 ms and +3 ms on the proxy's lifeline)."""
     svg = _svg(aliases={"2001:db8::a": "Alice", "192.0.2.20:5062": "Bob"})
     assert svg == (GOLDEN / "call.svg").read_text(encoding="utf-8")
+
+
+def test_message_between_two_ports_of_one_host_is_a_loop() -> None:
+    from ladder_factory import B
+
+    from sipladder.model import Endpoint
+
+    b2 = Endpoint(B.ip, 5070)
+    extra = message(
+        14, 6000, B, b2, sip("OPTIONS sip:b SIP/2.0", cseq=(9, "OPTIONS"), vias=(VIA_A,))
+    )
+    svg = render_svg(build_layout([*call_messages(), extra], group="host"))
+    root = ET.fromstring(svg.encode())
+    loop = next(g for g in root.iter(f"{SVG}g") if g.get("id") == "m14")
+    arrow = loop.find(f"{SVG}path")
+    assert arrow is not None and "arrow" in (arrow.get("class") or "")
+    assert arrow.get("d", "").count("H") == 2  # out, down, back
