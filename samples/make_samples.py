@@ -1610,10 +1610,22 @@ def build_no_answer_cancel(out: Path) -> None:
 
     inv_a, inv_b = setup.invite_hops[0][1], setup.invite_hops[1][1]
     flow.send(t_cancel, ALICE, PROXY, cancel_for(inv_a))
-    flow.send(t_cancel + d["cancel_200_us"], PROXY, ALICE, response(cancel_for(inv_a), 200, "OK"))
-    t_cb = flow.send(t_cancel + d["proxy_forward_us"]["proxy"], PROXY, BOB, cancel_for(inv_b))
-    flow.send(t_cb + d["cancel_200_us"], BOB, PROXY, response(cancel_for(inv_b), 200, "OK"))
+    # RFC 3261 sections 8.2.6.2 and 9.2: the 200 to a CANCEL carries a To tag, the same
+    # as the INVITE's responses (bob's, from his 180)
     bob_tag = setup.to.split("tag=")[1]
+    flow.send(
+        t_cancel + d["cancel_200_us"],
+        PROXY,
+        ALICE,
+        response(cancel_for(inv_a), 200, "OK", to_tag=bob_tag),
+    )
+    t_cb = flow.send(t_cancel + d["proxy_forward_us"]["proxy"], PROXY, BOB, cancel_for(inv_b))
+    flow.send(
+        t_cb + d["cancel_200_us"],
+        BOB,
+        PROXY,
+        response(cancel_for(inv_b), 200, "OK", to_tag=bob_tag),
+    )
     r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
     rh = flow.relay_response(
         t_cb + d["cancel_487_us"],
@@ -1673,8 +1685,8 @@ def build_no_answer_480(out: Path) -> None:
         ],
     )
     flow.send(t_cb, PROXY, BOB, cancel)
-    flow.send(t_cb + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK"))
     bob_tag = setup.to.split("tag=")[1]
+    flow.send(t_cb + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK", to_tag=bob_tag))
     r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
     t487 = flow.send(t_cb + d["cancel_487_us"], BOB, PROXY, r487)
     flow.send(t487 + d["ack_us"], PROXY, BOB, ack_for_non_2xx(inv_b, r487))
@@ -1874,8 +1886,8 @@ def build_forward_181(out: Path) -> None:
         ],
     )
     flow.send(t_fw, PROXY, BOB, cancel)
-    flow.send(t_fw + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK"))
     bob_tag = setup.to.split("tag=")[1]
+    flow.send(t_fw + d["cancel_200_us"], BOB, PROXY, response(cancel, 200, "OK", to_tag=bob_tag))
     r487 = response(inv_b, 487, "Request Terminated", to_tag=bob_tag)
     t487 = flow.send(t_fw + d["cancel_487_us"], BOB, PROXY, r487)
     flow.send(t487 + d["ack_us"], PROXY, BOB, ack_for_non_2xx(inv_b, r487))

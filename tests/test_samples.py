@@ -163,6 +163,8 @@ def test_rfc3261_syntax_basics(name: str) -> None:
             assert d.header("CSeq").split()[1] == d.method, where
         else:
             assert re.fullmatch(r"SIP/2\.0 [1-6]\d\d [A-Za-z ]+", d.start), where
+            if d.status != 100:  # RFC 3261 section 8.2.6.2: every other response has a To tag
+                assert ";tag=" in d.header("To"), where
         if d.body:
             assert d.header("Content-Type") == "application/sdp", where
             assert d.body.startswith(b"v=0\r\n") and d.body.endswith(b"\r\n"), where
@@ -632,3 +634,13 @@ def test_sipladder_per_hop_delays_on_the_ims_sample(ims_t: dict) -> None:
         else:
             assert _same(call["invite_added_delay_ms"][hop["from"]], row["forward_ms"])
             assert _same(call["response_added_delay_ms"][hop["from"]], row["return_ms"])
+
+
+@pytest.mark.parametrize("name", FLOW_SAMPLES)
+def test_lint_finds_nothing_in_the_constructed_samples(name: str) -> None:
+    from click.testing import CliRunner
+
+    from sipladder.cli import cli
+
+    result = CliRunner().invoke(cli, ["lint", str(SAMPLES / name), "--format", "json"])
+    assert json.loads(result.output) == [], result.output
