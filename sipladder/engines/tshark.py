@@ -40,6 +40,15 @@ def _fields(layer: Any) -> Any:
     return layer._fields_dict  # pyshark's EkLayer keeps tshark's JSON here, untouched
 
 
+def _innermost(layer: Any) -> dict[str, Any]:
+    """The fields of a layer; of its last occurrence when tunnels repeat it (pyshark
+    then gives a list of dicts)."""
+    fields = _fields(layer)
+    if isinstance(fields, list):
+        fields = fields[-1] if fields else {}
+    return fields if isinstance(fields, dict) else {}
+
+
 def _last(value: Any) -> Any:
     """The innermost occurrence of a field repeated by tunnels (IP in IP, ...)."""
     return value[-1] if isinstance(value, list) else value
@@ -71,7 +80,7 @@ def _payloads(file: str, packet: Any) -> list[Payload]:
     chunks = _fields(raw)
     if isinstance(chunks, str):
         chunks = [chunks]
-    frame = _fields(packet.frame_info)
+    frame = _innermost(packet.frame_info)
     number = int(_last(frame.get("frame_frame_number", 0)))
     ts = _ts_ns(_last(frame.get("frame_frame_time_epoch", "0")))
     names = set(layers)
@@ -79,13 +88,13 @@ def _payloads(file: str, packet: Any) -> list[Payload]:
     src_ip = dst_ip = "0.0.0.0"
     for layer in packet.layers:
         if layer.layer_name in ("ip", "ipv6"):
-            net, name = _fields(layer), layer.layer_name
+            net, name = _innermost(layer), layer.layer_name
             src_ip = _last(net.get(f"{name}_{name}_src", src_ip))
             dst_ip = _last(net.get(f"{name}_{name}_dst", dst_ip))
     sport = dport = 0
     for proto in ("sctp", "tcp", "udp"):
         if proto in layers:
-            f = _fields(layers[proto])
+            f = _innermost(layers[proto])
             sport = int(_last(f.get(f"{proto}_{proto}_srcport", 0)))
             dport = int(_last(f.get(f"{proto}_{proto}_dstport", 0)))
             break
@@ -96,6 +105,13 @@ def _payloads(file: str, packet: Any) -> list[Payload]:
         for chunk in chunks
         if chunk
     ]
+
+
+def _frame_number(packet: Any) -> int | None:
+    try:
+        return int(packet.frame_info.number)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _read_file(
@@ -128,7 +144,20 @@ def _read_file(
         ) from None
     try:
         for packet in capture:
-            yield from _payloads(path, packet)
+            try:
+                found = _payloads(path, packet)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                # tshark's output for this frame is not shaped as expected: say so, go on.
+                report(
+                    Diagnostic(
+                        path,
+                        _frame_number(packet),
+                        "tshark-unreadable",
+                        f"the tshark engine could not take SIP out of this frame ({exc!r})",
+                    )
+                )
+                continue
+            yield from found
     except pyshark.capture.capture.TSharkCrashException as exc:
         raise CaptureError(path, f"tshark could not read it: {exc}") from None
     finally:

@@ -92,16 +92,27 @@ def test_cli_keylog_needs_the_tshark_engine() -> None:
     assert "--engine tshark" in result.output
 
 
-def test_engines_agree_on_a_real_tcp_capture() -> None:
-    path = str(DATA / "heplify/sip_ipv4_tcp_retrans.pcap")
-    native = sipladder.load(path)
-    tshark = sipladder.load(path, engine="tshark")
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [
+        ("heplify/sip_ipv4_tcp_retrans.pcap", 8),  # TCP retransmissions, TLS noise
+        ("heplify/sip_tcp_websocket.pcap", 39),  # WebSocket and UDP
+        ("heplify/sip_sctp.pcap", 4),
+        ("heplify/erspan_sip_ipv4_udp.pcapng", 140),  # GRE/ERSPAN: ip twice per frame
+        ("arkime/gtp-iphone.pcap", 17),  # GTP-U, IPv6 inside IPv4
+    ],
+)
+def test_engines_give_the_same_records(name: str, count: int) -> None:
+    """Same frame, endpoints, transport and bytes of every message from both engines."""
+    path = str(DATA / name)
 
     def key(c: sipladder.Capture) -> list[tuple[object, ...]]:
         return [(m.frame, str(m.src), str(m.dst), m.transport.value, m.sip.raw) for m in c.records]
 
-    assert key(native) == key(tshark)
-    assert len(native.records) == 8
+    tshark = sipladder.load(path, engine="tshark")
+    assert tshark.diagnostics == []
+    assert key(sipladder.load(path)) == key(tshark)
+    assert len(tshark.records) == count
 
 
 def test_decode_as_rules() -> None:
