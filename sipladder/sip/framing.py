@@ -53,6 +53,12 @@ def split_datagram(data: bytes) -> list[bytes]:
     Bytes after the last message that do not start another message stay with that
     message (the parser reports them as a Content-Length mismatch).
     """
+    # Fast path, nearly every datagram: one message, no keep-alive, and no second start
+    # line after the header section (a start line holds "SIP/"; SDP bodies do not)
+    if data[:1] not in (b"\r", b"\n"):
+        head_end = data.find(b"\r\n\r\n")
+        if head_end > 0 and data.find(b"SIP/", head_end) < 0 and data.find(b"SIP2", head_end) < 0:
+            return [data]
     messages: list[bytes] = []
     n = len(data)
     pos = 0

@@ -70,6 +70,7 @@ _MAX_CONTENT_LENGTH = 1 << 31  # anything larger is hostile or broken
 _intern = sys.intern
 
 _CACHE_LIMIT = 8192
+_LINE_CACHE_LIMIT = 32768
 _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
 _VIA_CACHE: dict[str, tuple[Via | None, str | None]] = {}
@@ -275,6 +276,43 @@ def _cseq(value: str) -> tuple[CSeq | None, tuple[Anomaly, ...]]:
     return result
 
 
+_LineInfo = tuple[tuple[tuple[str, str], ...], int | None, int, tuple[Anomaly, ...] | None]
+_LINE_CACHE: dict[str, _LineInfo] = {}
+
+
+def _header_line(line: str) -> _LineInfo:
+    """One (unfolded) header line: its (canonical name, value) pairs (several for a split
+    ``#`` list), the slot of Via/Contact/Route/Record-Route, how many extra pairs the split
+    made (for the repeated-header check), and the anomalies of the line. Memoised."""
+    found: list[Anomaly] = []
+    name, sep, value = line.partition(":")
+    if not sep:
+        if line.strip():
+            found.append(anomaly("header-malformed", line=line[:80]))
+        result: _LineInfo = ((), None, 0, tuple(found) or None)
+    else:
+        canon = _CANONICAL.get(name)
+        if canon is None:
+            canon = _unusual_name(name, found)
+        value = value.strip()
+        slot = _MULTI_SLOT.get(canon)
+        if "," in value and canon in LIST_HEADERS:
+            items = split_commas(value)
+            if len(items) <= value.count(",") and '"' not in value and "<" not in value:
+                found.append(anomaly("list-element-empty", name=canon))
+            pairs = tuple((canon, item) for item in items)
+            # Via/Contact/Route/Record-Route values are counted from ``multi`` instead
+            n_extra = len(items) - 1 if slot is None else 0
+        else:
+            pairs = ((canon, value),)
+            n_extra = 0
+        result = (pairs, slot, n_extra, tuple(found) or None)
+    if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
+        _LINE_CACHE.clear()
+    _LINE_CACHE[line] = result
+    return result
+
+
 def _unusual_name(name: str, anomalies: list[Anomaly]) -> str:
     """Canonical name of a header name not found as spelled: odd case, whitespace before
     the colon, or unknown (then checked for typos and doubled names)."""
@@ -405,36 +443,25 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
 
     # ---- headers: RFC 3261 7.3; one (canonical name, value) pair per value
     headers: list[tuple[str, str]] = []
-    append = headers.append
-    get_canonical = _CANONICAL.get
-    get_slot = _MULTI_SLOT.get
+    extend = headers.extend
+    get_line = _LINE_CACHE.get
     multi: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
     extra = 0  # (name, value) pairs that come from splitting one line
     for line in rest.split("\n") if rest else ():
-        name, sep, hvalue = line.partition(":")
-        canon = get_canonical(name)
-        if canon is None or not sep:
-            if not sep:
-                if line.strip():
-                    anomalies.append(anomaly("header-malformed", line=line[:80]))
-                continue
-            canon = _unusual_name(name, anomalies)
-        hvalue = hvalue.strip()
-        slot = get_slot(canon)
-        if "," in hvalue and canon in LIST_HEADERS:
-            items = split_commas(hvalue)
-            if len(items) <= hvalue.count(",") and '"' not in hvalue and "<" not in hvalue:
-                anomalies.append(anomaly("list-element-empty", name=canon))
-            for item in items:
-                append((canon, item))
+        # header lines repeat across the messages of a transaction and a dialog (and
+        # Max-Forwards: 70, Content-Length: 0, ... across all): each distinct line is
+        # split and named once
+        hit = get_line(line)
+        if hit is None:
+            hit = _header_line(line)
+        pairs, slot, n_extra, line_anomalies = hit
+        if line_anomalies is not None:
+            anomalies.extend(line_anomalies)
+        if pairs:
+            extend(pairs)
             if slot is not None:
-                multi[slot].extend(items)  # counted below
-            else:
-                extra += len(items) - 1
-        else:
-            append((canon, hvalue))
-            if slot is not None:
-                multi[slot].append(hvalue)
+                multi[slot].extend([value for _, value in pairs])
+            extra += n_extra
     cl_conflict: str | None = None
     # the first value of each header: dict() keeps the last assignment, so feed it reversed
     first_of = dict(reversed(headers))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sipladder.sip.framing import StreamFramer, split_datagram
+from sipladder.sip.parser import parse_message
 
 BODY = (
     b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n"
@@ -48,8 +49,16 @@ def test_datagram_trailing_garbage_stays_with_message() -> None:
     assert parts == [TRYING + b"garbage"]
 
 
-def test_datagram_trailing_crlf_dropped() -> None:
-    assert split_datagram(TRYING + b"\r\n") == [TRYING]
+def test_datagram_trailing_crlf_not_part_of_the_message() -> None:
+    (chunk,) = split_datagram(TRYING + b"\r\n")
+    msg = parse_message(chunk)
+    assert msg.raw == TRYING
+    assert msg.anomalies == ()
+
+
+def test_datagram_fast_path_keeps_sdp_body_whole() -> None:
+    assert split_datagram(INVITE) == [INVITE]
+    assert split_datagram(INVITE + b"\r\n" + TRYING) == [INVITE, TRYING]
 
 
 def test_datagram_without_content_length_keeps_rest() -> None:
