@@ -464,3 +464,29 @@ def test_damaged_files_raise_only_capture_error(
         return
     assert [f.number for f in frames] == sorted({f.number for f in frames})
     assert all(d.file == str(path) for d in diagnostics)
+
+
+def test_pcapng_simple_and_obsolete_packet_blocks(tmp_path: Path) -> None:
+    # Simple Packet Block (type 3): interface 0, no timestamp, cut to the snap length;
+    # obsolete Packet Block (type 2): interface id, drops count, timestamp.
+    frame = udp_frame(b"simple")
+    spb = _block("<", 3, struct.pack("<I", len(frame)) + frame)
+    pb_head = struct.pack("<HHIIII", 1, 0, 0, 1_700_000_000, len(frame), len(frame))
+    pb = _block("<", 2, pb_head + frame)
+    data = shb() + idb("<", 1) + idb("<", 101, tsresol=0) + spb + pb
+    frames, diagnostics = read_all([write(tmp_path, "blocks.pcapng", data)])
+    assert diagnostics == []
+    assert [(f.number, f.linktype, f.ts_ns, f.data) for f in frames] == [
+        (1, 1, 0, frame),
+        (2, 101, 1_700_000_000 * 10**9, frame),  # tsresol 10**0: whole seconds
+    ]
+
+
+def test_pcapng_other_blocks_are_skipped_without_counting(tmp_path: Path) -> None:
+    stats = _block("<", 5, struct.pack("<III", 0, 0, 0))  # Interface Statistics Block
+    custom = _block("<", 0x00000BAD, struct.pack("<I", 32473) + b"custom")
+    data = (
+        shb() + idb("<", 1) + stats + epb("<", 0, 1, b"a" * 20) + custom + epb("<", 0, 2, b"b" * 20)
+    )
+    frames, diagnostics = read_all([write(tmp_path, "other.pcapng", data)])
+    assert [(f.number, f.data[:1]) for f in frames] == [(1, b"a"), (2, b"b")] and diagnostics == []
