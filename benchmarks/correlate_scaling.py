@@ -84,8 +84,9 @@ def build(dialogues: int) -> list[Message]:
             b = f"z9hG4bK{d}i"
 
             def invite_resp(status: int, tag: str | None, b: str = b, aor: str = aor,
-                            cid: str = cid) -> SipMessage:
-                return _sip(resp, None, status, cid, 1, "INVITE", b, sent_by, "f", tag, aor)
+                            cid: str = cid, sent_by: str = sent_by) -> SipMessage:
+                return _sip(MessageKind.RESPONSE, None, status, cid, 1, "INVITE", b, sent_by,
+                            "f", tag, aor)
 
             invite = _sip(req, "INVITE", None, cid, 1, "INVITE", b, sent_by, "f", None, aor)
             out += [(0, True, invite)]
