@@ -99,29 +99,51 @@ def _parse(out: str) -> Counter[int]:
 
 
 @pytest.fixture(scope="module")
-def tshark() -> dict[Path, Counter[int]]:
+def tshark(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Counter[int]]:
     """Frame number -> SIP messages tshark dissects in it (over UDP, outside tunnels),
-    for every capture of this module, computed by tshark processes run side by side
-    (tshark's start-up dominates; one at a time would take half a minute)."""
+    for every capture of this module.
+
+    tshark's start-up (about a second) dominates on small files, so the captures are
+    concatenated with mergecap (``-a``: one after the other, each file's frames in
+    order; pcapng keeps every link type) and dissected by one tshark run; each file's
+    frames are found again by its frame count (capinfos). mergecap and capinfos come
+    with tshark (Debian package wireshark-common). Over UDP nothing carries over from
+    one file to the next, so this gives what one tshark run per file gives (checked
+    when it was written: 43 s one by one, 3 s merged, same frames)."""
     binary = _tshark_binary()
+    tools = {name: shutil.which(name) for name in ("mergecap", "capinfos")}
+    missing = [name for name, found in tools.items() if found is None]
+    assert not missing, f"{missing} should come with tshark (wireshark-common)"
     paths = [DATA / n for n in [*UDP_CAPTURES, *SIPP_CAPTURES, FUZZ]]
     paths += [ROOT / "samples" / n for n in SAMPLES]
+    counts = subprocess.run(
+        [str(tools["capinfos"]), "-c", "-M", "-T", "-r", *map(str, paths)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    frames_per_file = [int(line.rsplit("\t", 1)[1]) for line in counts]
+    assert len(frames_per_file) == len(paths)
+    merged = tmp_path_factory.mktemp("tshark") / "all.pcapng"
+    subprocess.run(
+        [str(tools["mergecap"]), "-a", "-F", "pcapng", "-w", str(merged), *map(str, paths)],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        [binary, "-n", "-r", str(merged), "-Y", TSHARK_FILTER, *TSHARK_FIELDS],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    everything = _parse(out)
     results: dict[Path, Counter[int]] = {}
-    for start in range(0, len(paths), 4):
-        batch = paths[start : start + 4]
-        procs = [
-            subprocess.Popen(
-                [binary, "-n", "-r", str(p), "-Y", TSHARK_FILTER, *TSHARK_FIELDS],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            for p in batch
-        ]
-        for path, proc in zip(batch, procs, strict=True):
-            out, _ = proc.communicate()
-            assert proc.returncode == 0, f"tshark failed on {path}"
-            results[path] = _parse(out)
+    offset = 0
+    for path, count in zip(paths, frames_per_file, strict=True):
+        results[path] = Counter(
+            {n - offset: k for n, k in everything.items() if offset < n <= offset + count}
+        )
+        offset += count
     return results
 
 
