@@ -77,8 +77,11 @@ class PacketDecoder:
         #: (ARP, ICMP, unknown ethertypes, ...), by reason: for the summary.
         self.ignored: dict[str, int] = {}
         self._finish_hooks: list[FinishHook] = []
-        self._out: list[Payload] = []
-        self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
+        #: the payloads of the frame being decoded (what :meth:`emit` appends to;
+        #: hot paths may append directly)
+        self.out: list[Payload] = []
+        #: (packed address, port) -> Endpoint, shared by every payload (see :meth:`endpoint`)
+        self.endpoints: dict[tuple[bytes, int], Endpoint] = {}
         self._unknown_linktypes: set[tuple[str, int]] = set()
         #: per-protocol state installers can keep here (for example ``"fragments"``)
         self.state: dict[str, Any] = {}
@@ -109,7 +112,7 @@ class PacketDecoder:
 
     def feed(self, frame: Frame) -> list[Payload]:
         """The payloads this frame completes (none, one, or several)."""
-        out = self._out = []
+        out = self.out = []
         handler = self.linktypes.get(frame.linktype)
         if handler is None:
             self._unknown_linktype(frame)
@@ -122,7 +125,7 @@ class PacketDecoder:
 
     def finish(self) -> list[Payload]:
         """End of capture: report what never completed, return what can still be delivered."""
-        out = self._out = []
+        out = self.out = []
         for hook in self._finish_hooks:
             hook()
         return out
@@ -169,17 +172,17 @@ class PacketDecoder:
     # ------------------------------------------------------------------- helpers for handlers
 
     def emit(self, payload: Payload) -> None:
-        self._out.append(payload)
+        self.out.append(payload)
 
     def endpoint(self, packed: bytes, port: int) -> Endpoint:
         """The :class:`Endpoint` of a packed address and port, built once and cached."""
         key = (packed, port)
-        endpoint = self._endpoints.get(key)
+        endpoint = self.endpoints.get(key)
         if endpoint is None:
-            if len(self._endpoints) >= ENDPOINT_CACHE_LIMIT:
-                self._endpoints.clear()
+            if len(self.endpoints) >= ENDPOINT_CACHE_LIMIT:
+                self.endpoints.clear()
             endpoint = Endpoint(str(ipaddress.ip_address(bytes(packed))), port)
-            self._endpoints[key] = endpoint
+            self.endpoints[key] = endpoint
         return endpoint
 
     def ignore(self, reason: str) -> None:

@@ -38,12 +38,14 @@ def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
     else:
         data = bytes(view[8:length])
         truncated = False
+    # The endpoint cache, looked up here directly: this is the per-datagram hot path.
+    endpoints = d.endpoints
     payload = Payload(
         frame.file,
         frame.number,
         frame.ts_ns,
-        d.endpoint(src, sport),
-        d.endpoint(dst, dport),
+        endpoints.get((src, sport)) or d.endpoint(src, sport),
+        endpoints.get((dst, dport)) or d.endpoint(dst, dport),
         _UDP_TRANSPORT,
         data,
         truncated,
@@ -53,7 +55,7 @@ def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
         handler = ports.get(dport) or ports.get(sport)
         if handler is not None and handler(d, frame, payload):
             return
-    d.emit(payload)
+    d.out.append(payload)
 
 
 def install(d: PacketDecoder) -> None:
