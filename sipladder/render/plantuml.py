@@ -1,9 +1,10 @@
 """PlantUML backend: an ``@startuml`` sequence diagram for documentation pipelines.
 
-Participants are ``C0``, ``C1``...; capture text is written with PlantUML's numeric
-character references (``&#64;``) for anything but letters, digits and a few harmless
-marks, so no quote, backslash, ``@enduml``, creole markup or line break from a capture
-can change the diagram. Retransmissions are dashed arrows (``-->``); side brackets
+Participants are ``C0``, ``C1``...; capture text is written with PlantUML's Unicode
+escapes (``<U+0040>``) for anything but letters, digits and a few harmless marks, so no
+quote, backslash, ``@enduml``, creole markup or line break from a capture can change the
+diagram. (Not ``&#64;``: PlantUML 1.2020 feeds those to a Java regex replacement, where
+``&#92;`` and ``&#36;`` make it fail.) Retransmissions are dashed arrows (``-->``); side brackets
 become notes after the message that ends them.
 """
 
@@ -17,7 +18,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9 ._+\-/,()=µ:]")
 
 
 def plantuml_text(text: str) -> str:
-    return _UNSAFE.sub(lambda m: f"&#{ord(m.group())};", " ".join(text.split()))
+    return _UNSAFE.sub(lambda m: f"<U+{ord(m.group()):04X}>", " ".join(text.split()))
 
 
 def render_plantuml(layout: Layout) -> str:

@@ -80,12 +80,19 @@ def test_plantuml_structure() -> None:
     assert sum("]->" in line for line in messages) == 1  # dashed retransmission
     for line in messages:
         body = line.split(" : ", 1)[1]
-        assert not re.search(r"[;<>@\"\\#~*]", re.sub(r"&#\d+;", "", body)), body
+        assert not re.search(r"[;<>@\"\\#~*&$]", re.sub(r"<U\+[0-9A-F]{4,6}>", "", body)), body
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("@enduml", "&#64;enduml"), ('"', "&#34;"), ("\\n", "&#92;n"), ("<b>", "&#60;b&#62;")],
+    [
+        ("@enduml", "<U+0040>enduml"),
+        ('"', "<U+0022>"),
+        ("\\n", "<U+005C>n"),
+        ("<b>", "<U+003C>b<U+003E>"),
+        ("$1", "<U+0024>1"),
+        ("😀", "<U+1F600>"),
+    ],
 )
 def test_plantuml_text(text: str, expected: str) -> None:
     assert plantuml_text(text) == expected
