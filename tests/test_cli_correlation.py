@@ -213,3 +213,14 @@ def test_readme_documents_every_json_key(table: str) -> None:
     section = readme.split(f"### `{table.lower()}`", 1)[1].split("\n### ", 1)[0]
     missing = [c.name for c in getattr(rows, table).columns if f"`{c.name}`" not in section]
     assert missing == []
+
+
+def test_readme_documents_every_summary_key(run) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### `summary`", 1)[1].split("\n### ", 1)[0]
+    summary = json.loads(run("summary", "x.pcap", "--format", "json"))
+    keys = set(summary) | set(summary["calls"]) | set(summary["registrations"])
+    keys |= set(summary["slowest_setups"][0])
+    assert sorted(k for k in keys if f"`{k}`" not in section) == []

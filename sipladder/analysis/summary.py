@@ -268,10 +268,9 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     lines.extend(_side_by_side(left, right))
     ignored = s.get("ignored") or {}
     if ignored:
-        lines.append(
-            f"not SIP-carrying, skipped ({sum(ignored.values()):,}): "
-            + ", ".join(terminal_safe(x) for x in _pairs(ignored, 6))
-        )
+        shown = ", ".join(f"{terminal_safe(k)} {v:,}" for k, v in list(ignored.items())[:6])
+        more = ", ..." if len(ignored) > 6 else ""
+        lines.append(f"skipped, no SIP in them ({sum(ignored.values()):,} frames): {shown}{more}")
 
     slow = s["slowest_setups"]
     section("Slowest call setups (PDD)")
