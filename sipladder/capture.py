@@ -158,6 +158,7 @@ class Capture:
             unparsable=self.counters.unparsable,
             diagnostics=self.counters.diagnostics,
             ignored=self.counters.ignored,
+            unreadable=self.counters.unreadable,
         )
 
     def lint(self) -> list[Finding]:

@@ -32,6 +32,9 @@ class Counters:
     #: frames and packets passed over because nothing in them carries SIP (ARP, ICMP,
     #: unknown ethertypes, ...), by reason (the decoder's ``ignored``)
     ignored: dict[str, int] = field(default_factory=dict)
+    #: connections whose content cannot be read (TLS without keys), "tls a -> b" each,
+    #: in order of appearance (the TCP reassembler's list, see sipladder.net.tcp)
+    unreadable: list[str] = field(default_factory=list)
 
 
 def messages_from_payloads(
@@ -90,6 +93,7 @@ def messages_from_frames(
     """Decode every frame and parse every SIP message in it, in capture order."""
     decoder = PacketDecoder(report)
     decoder.ignored = counters.ignored  # shared: the counts are the summary's
+    counters.unreadable = decoder.state.setdefault("unreadable", [])  # shared too
 
     def payloads() -> Iterator[Payload]:
         for frame in frames:

@@ -33,6 +33,7 @@ def build_summary(
     unparsable: int,
     diagnostics: Mapping[str, int],
     ignored: Mapping[str, int] | None = None,
+    unreadable: Sequence[str] = (),
 ) -> dict[str, Any]:
     methods: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
@@ -87,6 +88,7 @@ def build_summary(
         "anomalies": dict(sorted(anomalies.items(), key=lambda kv: (-kv[1], kv[0]))),
         "diagnostics": dict(sorted(diagnostics.items(), key=lambda kv: (-kv[1], kv[0]))),
         "ignored": dict(sorted((ignored or {}).items(), key=lambda kv: (-kv[1], kv[0]))),
+        "unreadable": list(unreadable),
         "slowest_setups": [
             {
                 "call_id": c.call_id,
@@ -266,6 +268,11 @@ def summary_text(summary: Mapping[str, Any]) -> str:
         "  " + x for x in diagnostics
     ]
     lines.extend(_side_by_side(left, right))
+    unreadable = s.get("unreadable") or []
+    if unreadable:
+        shown = ", ".join(terminal_safe(x) for x in unreadable[:4])
+        more = f", +{len(unreadable) - 4:,} more" if len(unreadable) > 4 else ""
+        lines.append(f"unreadable without keys ({len(unreadable):,}): {shown}{more}")
     ignored = s.get("ignored") or {}
     if ignored:
         shown = ", ".join(f"{terminal_safe(k)} {v:,}" for k, v in list(ignored.items())[:6])

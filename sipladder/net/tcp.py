@@ -185,6 +185,8 @@ class TcpReassembler:
         self.streams: OrderedDict[StreamKey, _Direction] = OrderedDict()
         self._holes: set[StreamKey] = set()
         self._tls_seen: set[StreamKey] = set()
+        #: "tls a -> b" for every TLS connection seen, in order (for the summary)
+        self.unreadable: list[str] = []
         self.tls_connections = 0
         self.evicted = 0
         self.buffered = 0  #: bytes held in all streams
@@ -548,6 +550,7 @@ class TcpReassembler:
             return
         self._tls_seen.add(conn)
         self.tls_connections += 1
+        self.unreadable.append(f"tls {d.src} -> {d.dst}")
         if self.tls_connections <= MAX_TLS_REPORTS:
             self.report(
                 Diagnostic(
@@ -582,5 +585,7 @@ def install(d: PacketDecoder) -> None:
             d.emit(payload)
 
     d.state["tcp"] = reassembler
+    # The summary lists the TLS connections (the pipeline shares this list).
+    reassembler.unreadable = d.state.setdefault("unreadable", [])
     d.register_ip_protocol(IPPROTO_TCP, tcp)
     d.on_finish(finish)

@@ -71,6 +71,16 @@ def test_without_keys_the_connections_are_reported_unreadable() -> None:
     assert capture.counters.diagnostics["tls-unreadable"] == 2
 
 
+def test_the_summary_lists_the_unreadable_connections() -> None:
+    capture = sipladder.load(PCAP)
+    unreadable = capture.summary()["unreadable"]
+    assert isinstance(unreadable, list) and len(unreadable) == 2
+    assert all(u.startswith("tls 127.0.0.1:") and u.endswith(" -> 127.0.0.1:5061")
+               for u in unreadable)
+    text = CliRunner().invoke(cli, ["summary", "-q", PCAP]).output
+    assert "unreadable without keys (2): tls 127.0.0.1:" in text
+
+
 def test_cli_engine_and_keylog() -> None:
     result = CliRunner().invoke(
         cli, ["messages", "--engine", "tshark", "--tls-keylog", KEYS, PCAP, "--format", "json"]
