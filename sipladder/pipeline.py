@@ -52,8 +52,8 @@ def messages_from_payloads(
                     payload.file,
                     payload.frame,
                     "sip-truncated",
-                    f"SIP message from {payload.src} lost its tail (the snap length cut the"
-                    " frame, or a fragment or segment is missing): read as far as it goes",
+                    f"SIP message from {payload.src} lost its tail (cut by the snap length or"
+                    " a size limit, or a fragment or segment is missing): read as far as it goes",
                     Severity.WARNING,
                 )
             )

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from sipladder.model import Diagnostic, Endpoint, Payload, Severity, Transport
 from sipladder.net import hep
 from sipladder.net.websocket import WebSocketFramer, looks_like_sip_frame, looks_like_upgrade
-from sipladder.sip.framing import StreamFramer
+from sipladder.sip.framing import MAX_HEADER_BYTES, StreamFramer
 
 if TYPE_CHECKING:
     from sipladder.model import Frame
@@ -90,19 +90,28 @@ class SipStreamFramer:
     ``feed`` and ``close`` return ``(message, truncated)`` pairs.
     """
 
-    __slots__ = ("framer", "dead", "found", "skipped")
+    __slots__ = ("framer", "dead", "found", "skipped", "_cut", "oversized")
 
     def __init__(self) -> None:
         self.framer = StreamFramer()
         self.dead = False  #: gave up: not SIP
         self.found = False  #: at least one message came out
         self.skipped = 0  #: bytes passed over while not SIP
+        # heads of messages whose header section is longer than the framer holds
+        self._cut: list[bytes] = []
+        self.framer.on_cut = self._cut.append
+        self.oversized = 0  #: messages delivered cut because they exceed a size limit
 
     def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
         if self.dead:
             return []
         framer = self.framer
         out = [(m, False) for m in framer.feed(data)]
+        if self._cut:  # a header section too long: its head, cut (it ends the feed)
+            self.found = True
+            self.oversized += len(self._cut)
+            out += [(m, True) for m in self._cut]
+            self._cut.clear()
         if out:
             self.found = True
         elif not self.found and framer.skipped > MAX_UNSYNCED:
@@ -111,6 +120,7 @@ class SipStreamFramer:
         if framer.pending > MAX_MESSAGE:
             # A header section or body longer than we hold: deliver its head, cut.
             head = framer.flush()
+            self.oversized += len(head)
             out += [(m[:MAX_MESSAGE], True) for m in head]
             framer.gap()
         return out
@@ -489,7 +499,21 @@ class TcpReassembler:
             assert d.framer is not None
             if d.framer.dead:
                 return []
-            return self._payloads(d, d.framer.feed(data), Transport.TCP)
+            oversized = d.framer.oversized
+            messages = d.framer.feed(data)
+            if d.framer.oversized != oversized:
+                self.report(
+                    Diagnostic(
+                        self._file,
+                        self._frame,
+                        "sip-too-long",
+                        f"TCP {d.src} -> {d.dst}: a SIP message exceeds the size limit (header"
+                        f" section {MAX_HEADER_BYTES:,} bytes, message {MAX_MESSAGE:,}): its"
+                        " first bytes are read, the rest is skipped",
+                        Severity.WARNING,
+                    )
+                )
+            return self._payloads(d, messages, Transport.TCP)
         if kind == "ws":
             assert d.ws is not None
             return self._payloads(d, [(m, t) for m, t in d.ws.feed(data)], Transport.WS)

@@ -125,8 +125,39 @@ def edit_distance(a: str, b: str, limit: int = 3) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) >= limit and (i < 2 or min(prev) >= limit):
+            # No cell of this row (nor of the previous one, which a transposition may
+            # still use) is under the limit: no later cell can be. Unknown names are
+            # checked once each, and a capture may hold millions of distinct ones.
+            return limit
         prev2, prev = prev, cur
     return min(prev[len(b)], limit)
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` and every string made from it by deleting up to ``depth`` characters."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+#: (candidates, depth) -> deletion variant -> candidate positions (a "SymSpell" index).
+#: A handful of keys in the whole program (known methods, known headers).
+_INDEXES: dict[tuple[tuple[str, ...], int], dict[str, list[int]]] = {}
+
+
+def _index(candidates: tuple[str, ...], depth: int) -> dict[str, list[int]]:
+    index = _INDEXES.get((candidates, depth))
+    if index is None:
+        index = {}
+        for position, cand in enumerate(candidates):
+            for variant in _deletions(cand.upper(), depth):
+                index.setdefault(variant, []).append(position)
+        _INDEXES[(candidates, depth)] = index
+    return index
 
 
 def closest(
@@ -135,12 +166,28 @@ def closest(
     """The candidate nearest to ``word`` (case-insensitively), if it is close enough.
 
     Short words only get distance 1, so ``BYE`` does not turn into ``ACK``.
+
+    Every unknown name of a capture is checked (once), and a hostile capture may hold
+    millions of distinct ones, so the distance is computed only for the candidates that
+    share a deletion variant with ``word``: each edit (insertion, deletion, substitution,
+    adjacent transposition) costs at most one deletion on each side, so any candidate
+    within distance k shares a string reachable by k deletions from both.
     """
     upper = word.upper()
     allowed = 1 if len(word) <= 4 else max_distance
+    candidates = tuple(candidates)
+    if not candidates or len(upper) > max(map(len, candidates)) + allowed:
+        return None
+    index = _index(candidates, allowed)
+    near: set[int] = set()
+    for variant in _deletions(upper, allowed):
+        found = index.get(variant)
+        if found is not None:
+            near.update(found)
     best: str | None = None
     best_distance = allowed + 1
-    for cand in candidates:
+    for position in sorted(near):  # candidate order breaks ties, as before
+        cand = candidates[position]
         d = edit_distance(upper, cand.upper(), allowed + 1)
         if d < best_distance:
             best, best_distance = cand, d

@@ -102,12 +102,15 @@ class StreamFramer:
     what is left at the end of the stream (a message cut short, for the parser to judge).
     """
 
-    __slots__ = ("_buf", "_resync", "on_skip", "skipped", "gaps")
+    __slots__ = ("_buf", "_resync", "on_skip", "on_cut", "skipped", "gaps")
 
     def __init__(self, on_skip: Skip | None = None) -> None:
         self._buf = b""
         self._resync = False
         self.on_skip = on_skip
+        #: called with the first MAX_HEADER_BYTES of a message whose header section is
+        #: longer (so that what can be read is not lost); without it the message is skipped
+        self.on_cut: Callable[[bytes], None] | None = None
         self.skipped = 0  #: bytes discarded as garbage or after gaps
         self.gaps = 0  #: how often :meth:`gap` was called
 
@@ -156,7 +159,11 @@ class StreamFramer:
             ends = _header_end(buf, 0)
             if ends is None:
                 if len(buf) > MAX_HEADER_BYTES:
-                    self._skip(len(buf), "header section too long")
+                    if self.on_cut is not None:
+                        self.on_cut(buf[:MAX_HEADER_BYTES])
+                        self._skip(len(buf) - MAX_HEADER_BYTES, "header section too long")
+                    else:
+                        self._skip(len(buf), "header section too long")
                     buf = b""
                     self._resync = True
                 break
