@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sipladder.analysis.lint import Finding
+    from sipladder.analysis.metrics import MetricValue
     from sipladder.correlate import Correlation
     from sipladder.ladder import Ladder
 
@@ -160,6 +161,28 @@ class Capture:
             ignored=self.counters.ignored,
             unreadable=self.counters.unreadable,
         )
+
+    def metric_values(self, bucket: str | int | None = None) -> list[MetricValue]:
+        """RFC 6076 metrics over the capture, per ``bucket`` (``"1min"``, ``"30s"`` or ns)
+        and per caller/callee domain (see :mod:`sipladder.analysis.metrics`)."""
+        from sipladder.analysis.metrics import compute_metrics, parse_bucket
+
+        end_ns = max((m.ts_ns for m in self._messages), default=0)
+        bucket_ns = parse_bucket(bucket) if isinstance(bucket, str) else bucket
+        return compute_metrics(self.correlation, end_ns, bucket_ns)
+
+    def metric_rows(self, bucket: str | int | None = None) -> list[dict[str, object]]:
+        from sipladder.rows import metric_row
+
+        return [metric_row(v) for v in self.metric_values(bucket)]
+
+    def metrics(self, bucket: str | int | None = None) -> pd.DataFrame:
+        """RFC 6076 metrics as a DataFrame: one row per metric and group (the columns of
+        ``sipladder stats --format json``)."""
+        from sipladder.rows import METRICS
+        from sipladder.tables import frame
+
+        return frame(METRICS, self.metric_rows(bucket))
 
     def lint(self) -> list[Finding]:
         """RFC 3261 conformance findings (``sipladder lint``), capture problems first."""

@@ -584,6 +584,40 @@ def lint(
 # --------------------------------------------------------------------------- stats, plot, report
 
 
+def bucket_option(func: F) -> F:
+    return click.option(
+        "--bucket",
+        metavar="LENGTH",
+        help="Also compute every metric per time bucket of this length: 30s, 1min, 1h.",
+    )(func)
+
+
+@cli.command()
+@capture_arguments
+@format_option
+@bucket_option
+@quiet_option
+def stats(captures: tuple[str, ...], fmt: str, bucket: str | None, quiet: bool) -> None:
+    """RFC 6076 end-to-end metrics: registration and session request delays, disconnect
+    delay, session duration, and the establishment, effectiveness, completion and
+    success ratios; over the capture, per caller and callee domain, and per --bucket.
+
+    Example:
+
+        sipladder stats samples/ims-tom-jerry.pcapng --bucket 1min --format csv
+    """
+    from sipladder.analysis.metrics import parse_bucket
+    from sipladder.rows import METRICS
+
+    if bucket is not None:
+        try:
+            parse_bucket(bucket)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    capture = open_capture(captures, quiet)
+    write_rows(METRICS, capture.metric_rows(bucket), fmt, sys.stdout)
+
+
 def main() -> None:
     cli(prog_name="sipladder")
 

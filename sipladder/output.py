@@ -108,6 +108,8 @@ def plain_text(kind: ColumnKind, value: Any, *, for_terminal: bool = False) -> s
         return f"{value / 1_000_000:.3f}" if for_terminal else repr(ms_value(value))
     if kind is ColumnKind.DURATION_S:
         return f"{value / 1_000_000_000:.3f}" if for_terminal else repr(s_value(value))
+    if kind is ColumnKind.FLOAT and for_terminal:
+        return f"{value:.3f}"
     if kind is ColumnKind.LIST:
         return ",".join(str(v) for v in value)
     if kind is ColumnKind.BOOL:

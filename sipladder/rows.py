@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sipladder.analysis.metrics import BY_NAME as METRIC_DEFINITIONS
+from sipladder.analysis.metrics import MetricKind, MetricValue
 from sipladder.model import Call, Dialog, Message, Registration, Transaction
 
 if TYPE_CHECKING:
@@ -336,6 +338,46 @@ SUMMARY = Table(
         _c("value", K.STR, "the number or text"),
     ),
 )
+
+
+# --------------------------------------------------------------------------- metrics
+
+METRICS = Table(
+    "metrics",
+    (
+        _c("metric", K.STR, "short code: rrd, ira, srd_success, srd_failure, sdd_success, "
+           "sdd_failure, sdt, ser, seer, isa, scr, ssr"),
+        _c("section", K.STR, "RFC 6076 section", in_table=False),
+        _c("title", K.STR, "the metric's name in RFC 6076", in_table=False),
+        _c("scope", K.STR, "capture, bucket, caller_domain or callee_domain"),
+        _c("group", K.STR, "all, the bucket's start (ISO 8601, UTC) or the domain"),
+        _c("unit", K.STR, "ms for delays (mean), % for ratios"),
+        _c("value", K.FLOAT, "mean delay in ms, or the ratio in percent; null: nothing measured"),
+        _c("samples", K.INT, "delays measured, or the ratio's denominator"),
+        _c("numerator", K.INT, "for ratios: the count above the line"),
+        _c("median_ms", K.FLOAT, "for delays: the median"),
+        _c("p95_ms", K.FLOAT, "for delays: the 95th percentile (nearest rank)"),
+        _c("max_ms", K.FLOAT, "for delays: the largest"),
+    ),
+)
+
+
+def metric_row(value: MetricValue) -> Row:
+    definition = METRIC_DEFINITIONS[value.metric]
+    return {
+        "metric": value.metric,
+        "section": definition.section,
+        "title": definition.title,
+        "scope": value.scope,
+        "group": value.group,
+        "unit": "ms" if definition.kind is MetricKind.DELAY else "%",
+        "value": value.value,
+        "samples": value.samples,
+        "numerator": value.numerator,
+        "median_ms": value.median_ms,
+        "p95_ms": value.p95_ms,
+        "max_ms": value.max_ms,
+    }
 
 
 def rows(records: Iterable[Any], make_row: Callable[[Any], Row]) -> list[Row]:
