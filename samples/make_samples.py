@@ -1038,20 +1038,23 @@ def seed_listings(text: str) -> list[str]:
 
     What is changed, and why: the web page numbers each listing's lines in a column
     before it (dropped), separates every line with an empty line (dropped), indents
-    the lines of listings 4 and 5 by one space (dropped: it is page layout, and kept it
-    would make every header a continuation of the start line), writes spaces as
-    no-break spaces U+00A0 (read as spaces; the 13 of them before the folded
-    Authorization lines of listings 1 and 2 become a header continuation), and writes the empty
-    line before the body as "(必须的空行)" ("the mandatory empty line"; sent as that
-    empty line). The SDP bodies of listings 4 and 5 are only placeholders
-    ("(SDP 请求消息体)"), so those messages are sent without a body although they
-    declare a Content-Length. Everything else is as printed: INIVTE, SIP2.0,
-    Route-Route, CSeq: 2 183, missing spaces after colons, Cloudflare's
-    "[email protected]" in place of the addresses (the page's e-mail obfuscation),
-    the folded Authorization of listings 1 and 2.
+    the lines of listings 4 and 5 by one no-break space U+00A0 (dropped: it is page
+    layout, and kept it would make every header a continuation of the start line),
+    indents the folded Authorization lines of listings 1 and 2 with 13 no-break spaces
+    (made spaces, so they stay header continuation lines), and writes the empty line
+    before the body as "(必须的空行)" ("the mandatory empty line"; sent as that empty
+    line). The SDP bodies of listings 4 and 5 are only placeholders ("(SDP 请求消息体)"),
+    so those messages are sent without a body although they declare a Content-Length.
+    Everything else is as printed: INIVTE, SIP2.0, Route-Route, CSeq: 2 183, missing
+    spaces after colons, and the page's e-mail obfuscation "[email\u00a0protected]"
+    (with its no-break space) in place of the addresses. The result is byte for byte
+    tests/data/seed/listing*.sip, extracted independently by the sip module's tests.
     """
-    # the page renders spaces as no-break spaces (U+00A0, HTML &nbsp;): read them as spaces
-    lines = text.replace("\u00a0", " ").splitlines()
+    # leading no-break spaces (U+00A0, HTML &nbsp;) are the page's indentation: spaces
+    lines = [
+        " " * (len(line) - len(line.lstrip("\u00a0"))) + line.lstrip("\u00a0")
+        for line in text.splitlines()
+    ]
     starts = [i for i, line in enumerate(lines) if line.startswith("清单")]
     assert len(starts) == 6, starts
     out = []
