@@ -60,8 +60,12 @@ MAX_BUFFERED = 64 * 1024 * 1024
 MAX_OUT_OF_ORDER = 512 * 1024
 MAX_MESSAGE = 1024 * 1024
 MAX_UNSYNCED = 64 * 1024
-#: TLS connections reported one by one; past this they are only counted.
+#: TLS connections reported one by one; past this they are only counted. Those on
+#: the HTTPS port are counted and reported together at the end.
 MAX_TLS_REPORTS = 20
+HTTPS_PORT = 443
+#: TLS connections listed by endpoints for the summary; past this only counted.
+MAX_UNREADABLE_LISTED = 1000
 
 _TCP = Struct("!HHIIBB")  # ports, seq, ack, data offset, flags (RFC 9293 section 3.1)
 _FIN, _SYN, _RST, _ACK = 0x01, 0x02, 0x04, 0x10
@@ -160,9 +164,11 @@ class _Direction:
         "head",
         "last",
         "buffered",
+        "key",
     )
 
-    def __init__(self, src: Endpoint, dst: Endpoint) -> None:
+    def __init__(self, key: StreamKey, src: Endpoint, dst: Endpoint) -> None:
+        self.key = key
         self.src = src
         self.dst = dst
         self.next_seq: int | None = None
@@ -194,10 +200,11 @@ class TcpReassembler:
         self.endpoint = endpoint
         self.streams: OrderedDict[StreamKey, _Direction] = OrderedDict()
         self._holes: set[StreamKey] = set()
-        self._tls_seen: set[StreamKey] = set()
         #: "tls a -> b" for every TLS connection seen, in order (for the summary)
         self.unreadable: list[str] = []
-        self.tls_connections = 0
+        self.tls_connections = 0  #: TLS connections seen
+        self.tls_reported = 0  #: of them, not on the HTTPS port
+        self.https_connections = 0  #: of them, on the HTTPS port
         self.evicted = 0
         self.buffered = 0  #: bytes held in all streams
         self.shed = False  #: the memory budget was exceeded at least once
@@ -270,23 +277,28 @@ class TcpReassembler:
             if d.last[1]:
                 self._file, self._frame, self._ts = d.last
             out += self._flush(key, d)
-        if self.tls_connections > MAX_TLS_REPORTS:
-            more = self.tls_connections - MAX_TLS_REPORTS
-            self.report(
-                Diagnostic(
-                    self._file,
-                    None,
-                    "tls-unreadable",
-                    f"{more} more TLS connections could not be read (no keys)",
-                    Severity.INFO,
-                )
+        if self.tls_reported > MAX_TLS_REPORTS:
+            more = self.tls_reported - MAX_TLS_REPORTS
+            self._tls_note(f"{more} more TLS connections could not be read (no keys)")
+        if self.https_connections:
+            self._tls_note(
+                f"{self.https_connections} TLS connection(s) on port {HTTPS_PORT} could not be "
+                "read (HTTPS, or SIP over secure WebSocket; --engine tshark --tls-keylog "
+                "FILE decrypts them)"
+            )
+        if self.tls_connections > len(self.unreadable):
+            self.unreadable.append(
+                f"tls: {self.tls_connections - len(self.unreadable)} more connections"
             )
         return out
+
+    def _tls_note(self, message: str) -> None:
+        self.report(Diagnostic(self._file, None, "tls-unreadable", message, Severity.INFO))
 
     # ----------------------------------------------------------------------- streams
 
     def _new(self, key: StreamKey) -> _Direction:
-        d = _Direction(self.endpoint(key[0], key[1]), self.endpoint(key[2], key[3]))
+        d = _Direction(key, self.endpoint(key[0], key[1]), self.endpoint(key[2], key[3]))
         self.streams[key] = d
         if len(self.streams) > MAX_STREAMS:
             old_key, old = self.streams.popitem(last=False)
@@ -568,14 +580,19 @@ class TcpReassembler:
         ]
 
     def _report_tls(self, d: _Direction) -> None:
-        a, b = (d.src, d.dst) if d.src < d.dst else (d.dst, d.src)
-        conn = (a.ip, a.port, b.ip, b.port)
-        if conn in self._tls_seen:
-            return
-        self._tls_seen.add(conn)
+        key = d.key
+        reverse = self.streams.get((key[2], key[3], key[0], key[1]))
+        if reverse is not None and reverse.kind == "tls":
+            return  # the other direction already told about this connection
         self.tls_connections += 1
-        self.unreadable.append(f"tls {d.src} -> {d.dst}")
-        if self.tls_connections <= MAX_TLS_REPORTS:
+        if len(self.unreadable) < MAX_UNREADABLE_LISTED:
+            self.unreadable.append(f"tls {d.src} -> {d.dst}")
+        if HTTPS_PORT in (d.src.port, d.dst.port):
+            # Most likely HTTPS (or SIP over secure WebSocket): told once, at the end.
+            self.https_connections += 1
+            return
+        self.tls_reported += 1
+        if self.tls_reported <= MAX_TLS_REPORTS:
             self.report(
                 Diagnostic(
                     self._file,

@@ -93,7 +93,10 @@ def test_transports_are_named() -> None:
     assert {m.transport.value for m in tcp.records} == {"tcp"}
 
 
-def test_tls_noise_is_reported_with_endpoints() -> None:
+def test_https_noise_is_told_once_and_listed_in_the_summary() -> None:
     capture = sipladder.load(str(DATA / "heplify/sip_ipv4_tcp_retrans.pcap"))
     tls = [d for d in capture.diagnostics if d.code == "tls-unreadable"]
-    assert tls and all(":443" in d.message for d in tls)
+    assert len(tls) == 1 and "3 TLS connection(s) on port 443" in tls[0].message
+    unreadable = capture.summary()["unreadable"]
+    assert isinstance(unreadable, list) and len(unreadable) == 3
+    assert all(u.startswith("tls ") and ":443" in u for u in unreadable)
