@@ -7,7 +7,11 @@ and timing rules (:mod:`sipladder.analysis.timings`) see the whole call at once.
 The call's setup is the initial INVITE as it left the caller (the first hop of the
 request in the capture, sent without To tag), followed by the INVITEs that answer a
 401/407 challenge to it (same Call-ID, new CSeq). The state, as a table in order of
-precedence (first match wins):
+precedence (first match wins). A Call-ID whose only INVITEs are re-INVITEs (with a To
+tag) was set up before the capture began: it counts as answered (completed once a BYE
+is seen), with no setup times.
+
+The table of states, in order of precedence (first match wins):
 
 ==========  ============================================
 state       when
@@ -24,9 +28,9 @@ incomplete  no final response in the capture
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sipladder.analysis.timings import CHALLENGES, call_timings
+from sipladder.analysis.timings import CHALLENGES, call_timings, to_final
 from sipladder.model import Call, CallState, Transaction
 
 
@@ -45,7 +49,7 @@ class CallBuilder:
 def setup_attempts(transactions: Sequence[Transaction]) -> list[Transaction]:
     """The first-hop INVITEs of the setup: the initial one and those answering its challenges."""
     invites = [t for t in transactions if t.method == "INVITE" and t.hop == 0]
-    initial = [t for t in invites if t.to_tag is None] or invites[:1]
+    initial = [t for t in invites if t.to_tag is None]
     chain: list[Transaction] = []
     for tx in initial:
         if chain and chain[-1].final_status not in CHALLENGES:
@@ -90,13 +94,22 @@ def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Cal
             s.status for t in attempts for s in t.responses if 200 <= s.status < 300
         )
     first = attempts[0] if attempts else None
+    mid: Transaction | None = None
+    state = call_state(
+        timings.answered_at_ns is not None, timings.bye is not None, cancelled, final_status
+    )
+    if first is None:
+        # Only re-INVITEs (requests with a To tag): the call was set up before the capture
+        # began. It was answered then; the setup times did not happen in the capture.
+        mid = next((t for t in transactions if t.method == "INVITE"), None)
+        bye = byes[0] if byes else None
+        timings = replace(timings, bye=bye, release_ns=None if bye is None else to_final(bye))
+        state = CallState.COMPLETED if bye else CallState.ANSWERED
     return Call(
         call_id=builder.call_id,
-        caller=first.from_uri if first else None,
-        callee=first.to_uri if first else None,
-        state=call_state(
-            timings.answered_at_ns is not None, timings.bye is not None, cancelled, final_status
-        ),
+        caller=first.from_uri if first else mid.from_uri if mid else None,
+        callee=first.to_uri if first else mid.to_uri if mid else None,
+        state=state,
         final_status=final_status,
         start_ns=builder.start_ns,
         end_ns=builder.end_ns,

@@ -173,3 +173,25 @@ def test_cancel_with_a_mismatched_via_still_cancels_the_call() -> None:
     f.response(408, 32000, inv, to_tag="b")
     (call,) = f.correlation.calls
     assert call.state is CallState.CANCELLED and call.final_status == 408
+
+
+def test_call_set_up_before_the_capture() -> None:
+    # Only a re-INVITE (it has a To tag) and the BYE: answered long ago, no setup times.
+    f = Flow()
+    re = f.request("INVITE", 0, A, B, branch="z9hG4bK7", to_tag="b", cseq=5)
+    f.response(200, 50, re, to_tag="b")
+    bye = f.request("BYE", 9000, A, B, branch="z9hG4bK8", to_tag="b", cseq=6)
+    f.response(200, 9012, bye)
+    (call,) = f.correlation.calls
+    assert call.state is CallState.COMPLETED
+    assert call.pdd_ns is None and call.answer_ns is None and call.duration_ns is None
+    assert call.final_status is None
+    assert ms(call.release_ns) == 12
+    assert call.caller == "sip:alice@a.example"
+
+
+def test_reinvite_only_without_bye_is_answered() -> None:
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch="z9hG4bK7", to_tag="b", cseq=5)
+    (call,) = f.correlation.calls
+    assert call.state is CallState.ANSWERED and call.release_ns is None
