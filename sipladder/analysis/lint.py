@@ -140,6 +140,14 @@ CHECKS: dict[str, tuple[Severity, Scope, str]] = {
         " reliable provisional response must carry the previous RSeq plus one"
         " (RFC 3262 section 3).",
     ),
+    # RFC 3261 section 12.2.1.1: each new request in a dialog has a higher CSeq.
+    "cseq-not-increasing": (
+        W,
+        Scope.DIALOG,
+        "{method} has CSeq {got}, not above the CSeq {previous} of the {previous_method}"
+        " the same side sent earlier in this dialog{where}: each new request within a"
+        " dialog must increase the CSeq (RFC 3261 section 12.2.1.1).",
+    ),
     # RFC 3261 section 15: after the BYE the dialog is gone; section 12.2.1.2 for 481/408.
     "request-after-dialog-end": (
         W,
@@ -228,6 +236,7 @@ def lint(
     add(_ack_cancel_findings(messages, correlation))
     add(_prack_findings(messages, correlation))
     add(_dialog_findings(messages, correlation))
+    add(_cseq_findings(messages, correlation))
     for index in sorted(per_message):
         findings.extend(per_message[index])
     return findings
@@ -493,6 +502,42 @@ def _dialog_findings(
                 method=message.sip.method, ago=f"{ago_ms:.3f} ms",
                 where=f" ({end_message.sip.label} in frame {end_message.frame})",
             )  # fmt: skip
+
+
+def _cseq_findings(
+    messages: Sequence[Message], correlation: Correlation
+) -> Iterator[tuple[int, Finding]]:
+    """RFC 3261 section 12.2.1.1: the CSeq of each new request a side sends in a dialog is
+    higher than its previous one. ACK and CANCEL reuse the CSeq of the request they
+    belong to (sections 13.2.2.4, 9.1); the hops of one request share its CSeq."""
+    links = correlation.links
+    txs = correlation.transactions
+    # (dialog, sender's tag) -> (CSeq, request group, message) of its last new request
+    last: dict[tuple[int, str | None], tuple[int, int, Message]] = {}
+    for message in messages:
+        sip = message.sip
+        link = links[message.index]
+        if (
+            not sip.is_request
+            or link.retransmission
+            or link.dialog is None
+            or link.transaction is None
+            or sip.cseq is None
+            or sip.method in ("ACK", "CANCEL")
+        ):
+            continue
+        group = txs[link.transaction].request_group
+        key = (link.dialog, sip.from_tag)
+        previous = last.get(key)
+        if previous is not None and previous[1] != group and sip.cseq.number <= previous[0]:
+            earlier = previous[2]
+            yield message.index, _check(
+                "cseq-not-increasing", message, link.transaction,
+                method=sip.method, got=sip.cseq.number, previous=previous[0],
+                previous_method=earlier.sip.method, where=_where(earlier),
+            )  # fmt: skip
+        if previous is None or sip.cseq.number > previous[0]:
+            last[key] = (sip.cseq.number, group, message)
 
 
 # --------------------------------------------------------------------------- rows

@@ -106,6 +106,29 @@ def test_ims_sample_is_clean() -> None:
     assert Capture(str(IMS)).lint() == []
 
 
+CORRECT_SAMPLES = sorted(
+    p.name for p in (ROOT / "samples").glob("*.pcap*") if p.name != "seed-listings.pcap"
+)
+
+
+@pytest.mark.parametrize("name", CORRECT_SAMPLES)
+def test_constructed_samples_are_clean(name: str) -> None:
+    # built RFC 3261-correct by samples/make_samples.py (re-INVITE, UPDATE, hold, CANCEL,
+    # 302, 181, PRACK...): any finding here is a false positive of lint
+    assert Capture(str(ROOT / "samples" / name)).lint() == []
+
+
+def test_sipp_lossy_bye_resent_after_the_dialog_ended() -> None:
+    # tests/data/sipp/lossy.pcap: SIPp's BYE of call 6 is retransmitted (frames 36-49,
+    # branch z9hG4bK-21236-6-7) and answered 200 (frame 42); 32 s later SIPp sends it
+    # once more as a new transaction (frame 50, branch z9hG4bK-21236-6--1) with the same
+    # CSeq 2: a request in a dialog the BYE ended, and a CSeq that did not increase.
+    found = Capture(str(ROOT / "tests" / "data" / "sipp" / "lossy.pcap")).lint()
+    assert [(f.frame, f.code) for f in found] == [
+        (50, "request-after-dialog-end"), (50, "cseq-not-increasing")
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- the seed article
 
 
@@ -333,6 +356,24 @@ def test_bye_retransmission_and_its_hops_are_not_after_the_end() -> None:
     clean_call(flow)
     flow.send(A, B, request("BYE", 2, branch="z9hG4bK3", to_tag="tt"))  # retransmission
     assert flow.findings() == []
+
+
+def test_cseq_must_increase_in_a_dialog() -> None:
+    flow = Flow()
+    clean_call(flow)  # INVITE 1, ACK 1, BYE 2: fine
+    found = Flow()
+    found.send(A, B, request("INVITE", 5))
+    found.send(B, A, response(200, "INVITE", 5, to_tag="tt"))
+    found.send(A, B, request("ACK", 5, branch="z9hG4bK2", to_tag="tt"))
+    found.send(A, B, request("INFO", 5, branch="z9hG4bK4", to_tag="tt"))
+    # the other side counts on its own: its first CSeq may be anything
+    found.send(B, A, request("INFO", 1, branch="z9hG4bK5", to_tag="ft", from_tag="tt"))
+    links = correlate(found.messages).links
+    assert links[4].dialog == links[3].dialog is not None  # the same dialog, other side
+    codes = found.codes()
+    assert codes == [(4, "cseq-not-increasing")], codes
+    assert "CSeq 5 of the INVITE" in found.findings()[0].message
+    assert flow.codes() == []
 
 
 # --------------------------------------------------------------------------- capture level
