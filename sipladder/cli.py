@@ -40,7 +40,16 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def engine_options(func: F) -> F:
-    """--engine and --tls-keylog: how the captures are read (see open_capture)."""
+    """--engine, --tls-keylog and --decode-as: how the captures are read (see open_capture)."""
+    func = click.option(
+        "--decode-as",
+        multiple=True,
+        metavar="RULE",
+        expose_value=False,
+        callback=_remember,
+        help="A tshark decode-as rule, such as 'tcp.port==6060,sip' (repeatable); "
+        "needs --engine tshark.",
+    )(func)
     func = click.option(
         "--tls-keylog",
         type=click.Path(exists=True, dir_okay=False),
@@ -93,9 +102,20 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
     keylog = meta.get("sipladder.tls_keylog")
     if keylog is not None and engine != "tshark":
         raise click.UsageError("--tls-keylog needs --engine tshark (Wireshark decrypts TLS)")
+    decode_as: dict[str, str] = {}
+    for rule in meta.get("sipladder.decode_as") or ():
+        selector, comma, protocol = rule.rpartition(",")
+        if not comma or not selector or not protocol:
+            raise click.BadParameter(
+                f"{rule!r} is not SELECTOR,PROTOCOL (e.g. tcp.port==6060,sip)",
+                param_hint="--decode-as",
+            )
+        decode_as[selector] = protocol
+    if decode_as and engine != "tshark":
+        raise click.UsageError("--decode-as needs --engine tshark")
     try:
         if engine != "native":
-            capture = load(list(captures), engine=engine, tls_keylog=keylog)
+            capture = load(list(captures), engine=engine, tls_keylog=keylog, decode_as=decode_as)
         else:
             progress = Progress.for_files(list(captures), quiet=quiet)
             capture = load(list(captures), progress) if progress.enabled else load(list(captures))

@@ -137,6 +137,22 @@ def test_decode_as_rules() -> None:
         sipladder.load(path, decode_as={"tcp.port==6060": "sip"})
 
 
+def test_cli_decode_as() -> None:
+    # The rules themselves are tested above on the 6060 capture; here the plumbing, on a
+    # small capture (an RTP port taken as SIP finds nothing more, and breaks nothing).
+    path = str(DATA / "heplify/sip_ipv4_tcp.pcap")
+    result = CliRunner().invoke(
+        cli, ["messages", "-q", "--engine", "tshark", "--decode-as", "udp.port==9,sip",
+              "--decode-as", "tcp.port==5060,sip", "--format", "json", path]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 7
+    bad = CliRunner().invoke(cli, ["messages", "--engine", "tshark", "--decode-as", "sip", path])
+    assert bad.exit_code == 2 and "SELECTOR,PROTOCOL" in bad.output
+    native = CliRunner().invoke(cli, ["messages", "--decode-as", "tcp.port==6060,sip", path])
+    assert native.exit_code == 2 and "--engine tshark" in native.output
+
+
 def test_missing_pyshark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyshark", None)  # import pyshark now fails
     with pytest.raises(MissingExtraError, match=r"sipladder\[tshark\]"):
