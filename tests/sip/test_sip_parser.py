@@ -299,3 +299,25 @@ def test_repeated_single_header_found_among_split_lists() -> None:
     assert [a.code for a in msg.anomalies] == ["header-repeated"]
     assert "Call-ID appears 2 times" in msg.anomalies[0].message
     assert msg.call_id == "a84b4c76e66710@pc33.atlanta.example.com"
+
+
+def test_records_equal_their_dataclass_construction() -> None:
+    # the parser builds Via, NameAddr, CSeq and SipMessage through their slot descriptors
+    from sipladder.model import CSeq, NameAddr, Via
+
+    msg = parse_message(INVITE)
+    assert msg.from_ == NameAddr(
+        "Alice A.", "sip:alice@atlanta.example.com", (("tag", "1928301774"),)
+    )
+    assert hash(msg.from_) == hash(
+        NameAddr("Alice A.", "sip:alice@atlanta.example.com", (("tag", "1928301774"),))
+    )
+    assert msg.vias[0] == Via(
+        "SIP/2.0",
+        "UDP",
+        "pc33.atlanta.example.com",
+        5060,
+        (("branch", "z9hG4bK776asdhds"), ("rport", None)),
+    )
+    assert msg.cseq == CSeq(314159, "INVITE")
+    assert type(msg.cseq) is CSeq and type(msg.vias[0]) is Via
