@@ -10,7 +10,10 @@ chosen by the first bytes of the stream:
   several per segment or one across many; CRLF keep-alives (RFC 5626 section 3.5.1)
   are dropped.
 * WebSocket (RFC 7118): an HTTP upgrade, then frames; see :mod:`sipladder.net.websocket`.
-* TLS: cannot be read without keys; reported once per connection, with its endpoints.
+* TLS: cannot be read without keys; reported once per connection with its endpoints
+  (those on port 443, most likely HTTPS, together in one line) and listed in
+  :attr:`TcpReassembler.unreadable` for the summary. ``--engine tshark --tls-keylog``
+  decrypts SIP over TLS.
 * HEP3 (a capture agent's stream to its collector): packets by their length; see
   :mod:`sipladder.net.hep`.
 
