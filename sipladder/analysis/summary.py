@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sipladder.correlate import Correlation
-from sipladder.model import CallState, Message, RegistrationState
+from sipladder.model import CallState, Message, RegistrationKind, RegistrationState
 
 #: How many of the slowest call setups the summary lists.
 SLOWEST = 5
@@ -52,6 +52,7 @@ def build_summary(
     call_states = Counter(c.state.value for c in calls)
     registrations = correlation.registrations
     reg_states = Counter(r.state.value for r in registrations)
+    reg_kinds = Counter(r.kind.value for r in registrations)
     timed = [c for c in calls if c.pdd_ns is not None]
     timed.sort(key=lambda c: (-(c.pdd_ns or 0), c.start_ns, c.call_id))
     reg_delays = sorted(r.delay_ns for r in registrations if r.delay_ns is not None)
@@ -78,10 +79,14 @@ def build_summary(
             "median_answer_ms": _median_ms(
                 [c.answer_ns for c in calls if c.answer_ns is not None]
             ),
+            "median_release_ms": _median_ms(
+                [c.release_ns for c in calls if c.release_ns is not None]
+            ),
         },
         "registrations": {
             "total": len(registrations),
             "by_state": {s.value: reg_states.get(s.value, 0) for s in RegistrationState},
+            "by_kind": {k.value: reg_kinds.get(k.value, 0) for k in RegistrationKind},
             "challenged": sum(1 for r in registrations if r.challenged),
             "median_delay_ms": _median_ms(reg_delays),
         },
@@ -250,24 +255,30 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     lines.append(
         f"median PDD {_num(calls['median_pdd_ms'], ' ms')}"
         f"    median answer {_num(calls['median_answer_ms'], ' ms')}"
+        f"    median release {_num(calls.get('median_release_ms'), ' ms')}"
     )
 
     regs = s["registrations"]
     section(f"Registrations: {regs['total']:,}")
     states = [f"{k} {v:,}" for k, v in regs["by_state"].items() if v]
-    lines.append("  ".join(states) if states else "none")
+    kinds = [f"{k} {v:,}" for k, v in (regs.get("by_kind") or {}).items() if v]
+    kinds_text = "    (" + ", ".join(kinds) + ")" if kinds else ""
+    lines.append(("  ".join(states) if states else "none") + kinds_text)
     lines.append(
         f"challenged {regs['challenged']:,}    median delay {_num(regs['median_delay_ms'], ' ms')}"
     )
 
     section("Problems")
+    if not (s["anomalies"] or s["diagnostics"] or s.get("unreadable") or s.get("ignored")):
+        lines.append("none: no anomalies, no capture diagnostics")
     anomalies = _pairs({terminal_safe(k): v for k, v in s["anomalies"].items()}, 6)
     diagnostics = _pairs({terminal_safe(k): v for k, v in s["diagnostics"].items()}, 6)
     left = [f"anomalies ({sum(s['anomalies'].values()):,})"] + ["  " + x for x in anomalies]
     right = [f"capture diagnostics ({sum(s['diagnostics'].values()):,})"] + [
         "  " + x for x in diagnostics
     ]
-    lines.extend(_side_by_side(left, right))
+    if s["anomalies"] or s["diagnostics"]:
+        lines.extend(_side_by_side(left, right))
     unreadable = s.get("unreadable") or []
     if unreadable:
         shown = ", ".join(terminal_safe(x) for x in unreadable[:4])
