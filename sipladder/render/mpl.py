@@ -10,6 +10,7 @@ output is byte-identical for the same input.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from sipladder.errors import MissingExtraError
@@ -21,7 +22,6 @@ from sipladder.layout import (
     clock_text,
     delta_text,
 )
-from sipladder.render.escape import one_line
 
 #: Agg cannot draw more than 2**16 pixels in either direction.
 MAX_PIXELS = 65_000
@@ -39,7 +39,9 @@ def _matplotlib() -> Any:
 
 def _plain(text: str) -> str:
     """matplotlib reads ``$...$`` as mathtext; capture text must stay literal."""
-    return one_line(text).replace("$", r"\$")
+    # Whitespace runs (line breaks included) become one space; leading spaces stay,
+    # they separate the pieces of a label.
+    return re.sub(r"\s+", " ", text).replace("$", r"\$")
 
 
 def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
@@ -146,21 +148,21 @@ def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
             ax.plot([x1, base], [y, y], color=row.colour, lw=1.2, linestyle=style)
             ax.add_patch(Polygon([(tip, y), (base, y - 4), (base, y + 4)], color=row.colour, lw=0))
             centre, anchor = (x1 + x2) / 2, "center"
-        label = row.text
+        # Label, CSeq, retransmission mark and anomalies on one line, as in the SVG:
+        # pieces placed one after the other from the estimated monospace widths.
+        pieces: list[tuple[str, float, dict[str, Any]]] = [(row.label, 12, {"color": row.colour})]
+        if row.cseq:
+            pieces.append((" " + row.cseq, 10.5, {"color": MUTED_COLOUR}))
         if row.retransmission:
-            label += " ↻ retr."
-        text(centre, y - 5, label, 12, ha=anchor, color=row.colour, path_effects=halo)
+            pieces.append((" ↻ retr.", 10.5, {"color": MUTED_COLOUR, "style": "italic"}))
         if row.anomalies:
-            text(
-                centre,
-                y - 18,
-                "⚠ " + ", ".join(row.anomalies),
-                10.5,
-                ha=anchor,
-                color=ANOMALY_COLOUR,
-                weight="bold",
-                path_effects=halo,
-            )
+            warning = " ⚠ " + ", ".join(row.anomalies)
+            pieces.append((warning, 10.5, {"color": ANOMALY_COLOUR, "weight": "bold"}))
+        total = sum(g.text_width(piece, size) for piece, size, _ in pieces)
+        x = centre - total / 2 if anchor == "center" else centre
+        for piece, size, style in pieces:
+            text(x, y - 5, piece, size, ha="left", path_effects=halo, **style)
+            x += g.text_width(piece, size)
         if row.sdp:
             text(centre, y + 13, row.sdp, 10.5, ha=anchor, color=MUTED_COLOUR, path_effects=halo)
 

@@ -47,6 +47,7 @@ def test_png_is_deterministic(ladder: Ladder) -> None:
 
 def test_dollar_signs_stay_literal() -> None:
     assert mpl._plain("cost $5 and $x$") == r"cost \$5 and \$x\$"
+    assert mpl._plain(" CSeq\r\n 1") == " CSeq 1"
 
 
 def test_missing_matplotlib_gives_install_advice(
