@@ -160,8 +160,8 @@ def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
             pieces.append((warning, 10.5, {"color": ANOMALY_COLOUR, "weight": "bold"}))
         total = sum(g.text_width(piece, size) for piece, size, _ in pieces)
         x = centre - total / 2 if anchor == "center" else centre
-        for piece, size, style in pieces:
-            text(x, y - 5, piece, size, ha="left", path_effects=halo, **style)
+        for piece, size, look in pieces:
+            text(x, y - 5, piece, size, ha="left", path_effects=halo, **look)
             x += g.text_width(piece, size)
         if row.sdp:
             text(centre, y + 13, row.sdp, 10.5, ha=anchor, color=MUTED_COLOUR, path_effects=halo)
