@@ -541,7 +541,7 @@ def ladder(
             result.save(output, chosen, width=width)
             return
         data = result.render(chosen, width=width or shutil.get_terminal_size((120, 24)).columns)
-    except MissingExtraError as exc:
+    except (MissingExtraError, ValueError) as exc:  # no extra, or too big for a PNG
         raise click.ClickException(str(exc)) from None
     if isinstance(data, bytes):
         sys.stdout.buffer.write(data)

@@ -60,10 +60,10 @@ def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
         largest = max(w, h) * dpi / 100
         if largest > MAX_PIXELS:
             dpi = MAX_PIXELS * 100 / max(w, h)
-            if dpi < 25:
+            if dpi < 50:  # text would be under 6 pixels high: unreadable, and minutes to draw
                 raise ValueError(
                     f"a ladder of {len(layout.rows)} messages is too tall for a PNG; "
-                    "write SVG or PDF, or cut it with --max-messages"
+                    "write SVG or HTML, or cut it with --max-messages"
                 )
     fig = Figure(figsize=(w / 100, h / 100), dpi=100)
     FigureCanvasAgg(fig)

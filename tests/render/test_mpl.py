@@ -64,3 +64,11 @@ def test_save_by_suffix(ladder: Ladder, tmp_path: pytest.TempPathFactory) -> Non
     assert ladder.save(png) == "png" and ladder.save(pdf) == "pdf"
     assert matplotlib.image.imread(png).shape[2] in (3, 4)
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_png_too_tall_to_read_is_refused(ladder: Ladder) -> None:
+    import dataclasses
+
+    tall = Ladder(dataclasses.replace(ladder.layout, height=200_000.0))
+    with pytest.raises(ValueError, match="too tall for a PNG; write SVG or HTML"):
+        tall.to_png()
