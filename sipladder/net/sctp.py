@@ -74,6 +74,8 @@ class SctpDecoder:
                 break
             end = pos + length
             truncated = end > n
+            if truncated and ctype in (_TYPE_DATA, _TYPE_IDATA) and n - pos < 20:
+                break  # cut before the chunk's own header ends: nothing to read in it
             if ctype == _TYPE_DATA and length >= 16:
                 tsn, sid, _ssn, _ppid = _DATA.unpack_from(packet, pos + 4)
                 data, index = packet[pos + 16 : end], tsn
