@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sipladder.analysis.metrics import MetricValue
     from sipladder.correlate import Correlation
     from sipladder.ladder import Ladder
+    from sipladder.render.charts import Plots
 
 
 class Capture:
@@ -222,6 +223,18 @@ class Capture:
         from sipladder.tables import frame
 
         return frame(DIALOGS, self.dialog_rows())
+
+    # ----------------------------------------------------------------------- charts, report
+
+    @cached_property
+    def plot(self) -> Plots:
+        """The timing charts, each a method returning a matplotlib Figure:
+        ``capture.plot.setup_delay()``, ``.registration_delay()``, ``.calls(bucket=)``,
+        ``.registrations(bucket=)``, ``.response_codes(bucket=)``, ``.hop_delay()``
+        (needs the ``plot`` extra)."""
+        from sipladder.render.charts import Plots
+
+        return Plots(self)
 
     # ----------------------------------------------------------------------- ladder
 

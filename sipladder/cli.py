@@ -638,6 +638,54 @@ def stats(captures: tuple[str, ...], fmt: str, bucket: str | None, quiet: bool) 
     write_rows(METRICS, capture.metric_rows(bucket), fmt, sys.stdout)
 
 
+def _chart_names() -> list[str]:
+    from sipladder.render.charts import CHARTS
+
+    return list(CHARTS)
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(_chart_names()), metavar="NAME")
+@capture_arguments
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+    help="Image file to write: .png, .svg or .pdf (the suffix chooses the format).",
+)
+@bucket_option
+@quiet_option
+def plot(
+    name: str, captures: tuple[str, ...], output: str, bucket: str | None, quiet: bool
+) -> None:
+    """Draw one timing chart (matplotlib: pip install 'sipladder[plot]'). NAME is one of
+    setup-delay and registration-delay (histogram and CDF), calls, registrations and
+    response-codes (per time bucket, stacked by outcome; --bucket, else chosen for about
+    30 bars) and hop-delay (delay each proxy added).
+
+    Example:
+
+        sipladder plot setup-delay samples/ims-tom-jerry.pcapng -o setup.png
+    """
+    from sipladder.analysis.metrics import parse_bucket
+    from sipladder.render.charts import FORMATS, save_figure
+
+    fmt = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if fmt not in FORMATS:
+        raise click.BadParameter(
+            f"{output!r}: the file name must end in .png, .svg or .pdf", param_hint="-o"
+        )
+    if bucket is not None:
+        try:
+            parse_bucket(bucket)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    capture = open_capture(captures, quiet)
+    try:
+        figure = capture.plot.chart(name, bucket)
+    except SipLadderError as exc:
+        raise click.ClickException(str(exc)) from None
+    save_figure(figure, output, fmt)
+
+
 def main() -> None:
     cli(prog_name="sipladder")
 
