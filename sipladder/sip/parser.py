@@ -72,6 +72,9 @@ _MAX_CONTENT_LENGTH = 1 << 31  # anything larger is hostile or broken
 _intern = sys.intern
 
 _CACHE_LIMIT = 8192
+# longer texts are parsed every time, not kept: memory stays bounded (entries x this)
+# however long the lines of a hostile capture are
+_MEMO_MAX_KEY = 1024
 _LINE_CACHE_LIMIT = 32768
 _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
@@ -147,9 +150,10 @@ def _via(value: str) -> tuple[Via | None, str | None]:
             if ";;" in m["params"] or m["params"].rstrip().endswith(";")
             else None,
         )
-    if len(_VIA_CACHE) >= _CACHE_LIMIT:
-        _VIA_CACHE.clear()
-    _VIA_CACHE[value] = result
+    if len(value) <= _MEMO_MAX_KEY:
+        if len(_VIA_CACHE) >= _CACHE_LIMIT:
+            _VIA_CACHE.clear()
+        _VIA_CACHE[value] = result
     return result
 
 
@@ -224,9 +228,10 @@ def _name_addr(value: str) -> tuple[NameAddr | None, str | None, str | None]:
             elif ";;" in params or params.rstrip().endswith(";"):
                 code, why = "param-empty", "an empty parameter (extra ';')"
             result = (_new_name_addr(None, uri, split_params(params)), code, why)
-    if len(_ADDR_CACHE) >= _CACHE_LIMIT:
-        _ADDR_CACHE.clear()
-    _ADDR_CACHE[value] = result
+    if len(value) <= _MEMO_MAX_KEY:
+        if len(_ADDR_CACHE) >= _CACHE_LIMIT:
+            _ADDR_CACHE.clear()
+        _ADDR_CACHE[value] = result
     return result
 
 
@@ -250,9 +255,10 @@ def _check_header_name(name: str) -> Anomaly | None:
             near = closest(name, KNOWN_HEADERS, 2)
             if near is not None and near.lower() != lower:
                 result = anomaly("header-unknown-misspelled", name=name, suggestion=near)
-    if len(_NAME_CHECK_CACHE) >= _CACHE_LIMIT:
-        _NAME_CHECK_CACHE.clear()
-    _NAME_CHECK_CACHE[name] = result
+    if len(name) <= _MEMO_MAX_KEY:
+        if len(_NAME_CHECK_CACHE) >= _CACHE_LIMIT:
+            _NAME_CHECK_CACHE.clear()
+        _NAME_CHECK_CACHE[name] = result
     return result
 
 
@@ -274,9 +280,10 @@ def _cseq(value: str) -> tuple[CSeq | None, tuple[Anomaly, ...]]:
         if cseq_method.isdigit():  # CSeq: 2 183
             bad.append(anomaly("cseq-method-is-status", value=value))
         result = (_new_cseq(number, cseq_method), tuple(bad))
-    if len(_CSEQ_CACHE) >= _CACHE_LIMIT:
-        _CSEQ_CACHE.clear()
-    _CSEQ_CACHE[value] = result
+    if len(value) <= _MEMO_MAX_KEY:
+        if len(_CSEQ_CACHE) >= _CACHE_LIMIT:
+            _CSEQ_CACHE.clear()
+        _CSEQ_CACHE[value] = result
     return result
 
 
@@ -318,9 +325,10 @@ def _header_line(line: str) -> _LineInfo:
             pairs = ((canon, value),)
             n_extra = 0
         result = (pairs, values, slot, n_extra, tuple(found) if found else None)
-    if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
-        _LINE_CACHE.clear()
-    _LINE_CACHE[line] = result
+    if len(line) <= _MEMO_MAX_KEY:
+        if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
+            _LINE_CACHE.clear()
+        _LINE_CACHE[line] = result
     return result
 
 

@@ -321,3 +321,15 @@ def test_records_equal_their_dataclass_construction() -> None:
     )
     assert msg.cseq == CSeq(314159, "INVITE")
     assert type(msg.cseq) is CSeq and type(msg.vias[0]) is Via
+
+
+def test_memo_tables_keep_no_long_texts() -> None:
+    from sipladder.sip import parser
+
+    long_via = "SIP/2.0/UDP " + "h" * 5000 + ";branch=z9hG4bK1"
+    old_via = OK.split(b"\r\n")[1]
+    data = OK.replace(old_via, b"Via: " + long_via.encode())
+    msg = parse_message(data)
+    assert msg.vias[0].host == "h" * 5000
+    assert long_via not in parser._VIA_CACHE
+    assert not any(len(line) > 1024 for line in parser._LINE_CACHE)
