@@ -95,9 +95,10 @@ def canonical_name(name: str) -> str:
     found = _UNKNOWN_CACHE.get(name)
     if found is None:
         found = "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
-        if len(_UNKNOWN_CACHE) > 4096:  # bounded: hostile captures invent names
-            _UNKNOWN_CACHE.clear()
-        _UNKNOWN_CACHE[name] = found
+        if len(name) <= 256:  # bounded: hostile captures invent names
+            if len(_UNKNOWN_CACHE) > 4096:
+                _UNKNOWN_CACHE.clear()
+            _UNKNOWN_CACHE[name] = found
     return found
 
 
