@@ -133,6 +133,28 @@ class Row:
         """Label and CSeq on one line (what the text backends print on the arrow)."""
         return f"{self.label} {self.cseq}".rstrip()
 
+    @property
+    def anomaly_summary(self) -> str:
+        """``request-uri-invalid +4``: the first code and how many more (the whole list
+        is in :attr:`detail` panels and tooltips; a long list would hide the arrow)."""
+        if not self.anomalies:
+            return ""
+        more = len(self.anomalies) - 1
+        return self.anomalies[0] + (f" +{more}" if more else "")
+
+
+def label_width(row: Row, g: Geometry) -> float:
+    """Width of an arrow's label line as the drawing backends write it: label, CSeq,
+    retransmission mark, anomaly summary."""
+    width = g.text_width(row.label, g.font)
+    if row.cseq:
+        width += g.text_width(" " + row.cseq, g.small)
+    if row.retransmission:
+        width += g.text_width(" ↻ retr.", g.small)
+    if row.anomalies:
+        width += g.text_width(" ⚠ " + row.anomaly_summary, g.small)
+    return width
+
 
 @dataclass(frozen=True, slots=True)
 class Bracket:
@@ -833,12 +855,26 @@ def build_layout(
         if hi - lo == 1:
             # The SDP line may run past the lifelines (it is drawn with a white halo):
             # counting it would make every ladder with SDP twice as wide.
-            need = g.text_width(d.label + " ", g.font) + g.text_width(d.cseq, g.small) + 24
+            need = label_width(d, g) + 24
             gaps[lo] = max(gaps[lo], min(need, g.max_gap))
     x0 = g.margin + g.time_width + max(boxes[0] / 2 if boxes else 0, 40)
     xs = [x0] if keys else []
     for gap in gaps:
         xs.append(xs[-1] + gap)
+    # A label wider than its arrow must not run into the time strip: shift right.
+    left = min(
+        (
+            (xs[d.src] + xs[d.dst]) / 2
+            - max(label_width(d, g), g.text_width(d.sdp or "", g.small)) / 2
+            for d in drafts
+            if d.src != d.dst
+        ),
+        default=x0,
+    )
+    if left < g.margin + g.time_width:
+        shift = g.margin + g.time_width - left
+        xs = [x + shift for x in xs]
+        x0 += shift
     columns = tuple(
         Column(i, key, address, name, round(xs[i], 1), round(boxes[i], 1))
         for i, (key, name, address) in enumerate(named)
@@ -902,7 +938,7 @@ def build_layout(
     # Long labels of multi-gap arrows never stick out beyond the drawing.
     for r in rows:
         centre = (xs[r.src] + xs[r.dst]) / 2
-        half = max(g.text_width(r.text, g.font), g.text_width(r.sdp or "", g.small)) / 2
+        half = max(label_width(r, g), g.text_width(r.sdp or "", g.small)) / 2
         width_right = max(width_right, centre + half + g.margin)
 
     legend_height = (g.extra_line + 4) if legend else 0

@@ -371,5 +371,8 @@ def test_anomalies_and_truncation_are_flagged() -> None:
     cut = dataclasses.replace(message(15, 9100, A, P, bad), truncated=True)
     layout = build_layout([*call_messages(), cut])
     assert layout.rows[-1].anomalies == ("method-misspelled", "truncated")
-    assert "⚠ method-misspelled, truncated" in render_svg(layout)
-    assert "!method-misspelled,truncated" in render_text(layout, 200)
+    assert layout.rows[-1].anomaly_summary == "method-misspelled +1"
+    svg = render_svg(layout)
+    assert "⚠ method-misspelled +1" in svg  # on the arrow: the first code and how many more
+    assert "anomalies: method-misspelled, truncated" in svg  # in the hover text: all of them
+    assert "!method-misspelled+1" in render_text(layout, 200)

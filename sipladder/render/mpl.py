@@ -156,7 +156,7 @@ def render_image(layout: Layout, fmt: str, dpi: float = 150) -> bytes:
         if row.retransmission:
             pieces.append((" ↻ retr.", 10.5, {"color": MUTED_COLOUR, "style": "italic"}))
         if row.anomalies:
-            warning = " ⚠ " + ", ".join(row.anomalies)
+            warning = " ⚠ " + row.anomaly_summary
             pieces.append((warning, 10.5, {"color": ANOMALY_COLOUR, "weight": "bold"}))
         total = sum(g.text_width(piece, size) for piece, size, _ in pieces)
         x = centre - total / 2 if anchor == "center" else centre

@@ -19,6 +19,7 @@ from sipladder.layout import (
     Row,
     clock_text,
     delta_text,
+    label_width,
 )
 from sipladder.render.escape import xml_text
 
@@ -128,12 +129,8 @@ def _row(layout: Layout, row: Row) -> str:
             f'width="{_n(width + 4)}" height="{_n(height)}"/>'
         )
 
+    width = label_width(row, g)
     small = g.small
-    width = g.text_width(row.label, g.font)
-    width += g.text_width(" " + row.cseq, small) if row.cseq else 0
-    width += g.text_width(" ↻ retr.", small) if row.retransmission else 0
-    if row.anomalies:
-        width += g.text_width(" ⚠ " + ", ".join(row.anomalies), small)
     backdrop(width, row.y - 16, 13)
     if row.sdp:
         backdrop(g.text_width(row.sdp, small), row.y + 4, 12)
@@ -143,7 +140,7 @@ def _row(layout: Layout, row: Row) -> str:
     if row.retransmission:
         label.append(' <tspan class="cseq retr">↻ retr.</tspan>')
     if row.anomalies:
-        label.append(f' <tspan class="anom">⚠ {xml_text(", ".join(row.anomalies))}</tspan>')
+        label.append(f' <tspan class="anom">⚠ {xml_text(row.anomaly_summary)}</tspan>')
     parts.append(_text("lbl", centre, row.y - 5, "".join(label), anchor))
     if row.sdp:
         parts.append(_text("sdp", centre, row.y + 13, xml_text(row.sdp), anchor))

@@ -31,7 +31,7 @@ def _put(line: list[str], at: int, text: str) -> None:
 def _label(row: Row, room: int) -> str:
     """The arrow text, dropping the CSeq before cutting anything else."""
     flags = (" (retr)" if row.retransmission else "") + (
-        " !" + ",".join(row.anomalies) if row.anomalies else ""
+        " !" + row.anomaly_summary.replace(" ", "") if row.anomalies else ""
     )
     full = terminal_safe(row.text + flags)
     if len(full) <= room:
@@ -104,7 +104,8 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             )
             shown = _fit(text, room)
             truncated = truncated or shown != text
-            _put(line, x - len(shown) // 2, shown)
+            # Centred on the lifeline, but never cut by either edge of the line.
+            _put(line, max(0, min(x - len(shown) // 2, len(line) - len(shown))), shown)
         lines.append("".join(line).rstrip())
 
     # What each lane shows beside each row: (arrow line, SDP line) characters.
