@@ -67,8 +67,11 @@ class Correlator:
         self._calls: dict[str, CallBuilder] = {}
         self._messages: list[Message] = []
         self._links: list[MessageLinks] = []
+        self._result: Correlation | None = None
 
     def feed(self, message: Message) -> MessageLinks:
+        if self._result is not None:
+            raise RuntimeError("Correlator.feed() after finish(): start a new Correlator")
         tx, retransmission = self._transactions.feed(message)
         if tx is not None and tx.request == message.index and len(tx.messages) == 1:
             self._hops.link(tx, message.sip)
@@ -94,6 +97,9 @@ class Correlator:
         return links
 
     def finish(self) -> Correlation:
+        """Freeze everything into records. Calling it again returns the same result."""
+        if self._result is not None:
+            return self._result
         builders = self._transactions.transactions
         dialogs = self._dialogs.dialogs
         links = self._links
@@ -121,7 +127,7 @@ class Correlator:
         registrations = build_registrations(
             transactions, lambda group: groups[group], by_index.__getitem__
         )
-        return Correlation(
+        self._result = Correlation(
             transactions=transactions,
             dialogs=tuple(d.freeze() for d in dialogs),
             calls=calls,
@@ -129,6 +135,7 @@ class Correlator:
             links=tuple(links),
             orphan_responses=self._transactions.orphan_responses,
         )
+        return self._result
 
 
 def correlate(messages: Iterable[Message]) -> Correlation:

@@ -327,3 +327,17 @@ def test_tls_default_port_is_5061() -> None:
     assert sent_by_key(tls) == "proxy.example:5061"
     assert sent_by_key(via("Proxy.Example", "z9hG4bK1")) == "proxy.example:5060"
     assert sent_by_key(Via("SIP/2.0", "UDP", "2001:DB8::1", None)) == "[2001:db8::1]:5060"
+
+
+def test_finish_twice_gives_the_same_result_and_feed_after_finish_is_refused() -> None:
+    f = Flow()
+    inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(180, 10, inv, to_tag="t")
+    correlator = Correlator()
+    for m in f.messages:
+        correlator.feed(m)
+    first = correlator.finish()
+    assert correlator.finish() is first
+    assert first.dialogs[0].messages == (0, 1)
+    with pytest.raises(RuntimeError):
+        correlator.feed(inv)
