@@ -217,7 +217,7 @@ TRANSACTIONS = Table(
         _c("provisional_ms", K.DURATION_MS, "request to the first provisional response, this hop"),
         _c("final_ms", K.DURATION_MS, "request to the first final response, this hop"),
         _c("retransmissions", K.INT, "retransmitted requests and responses"),
-        _c("group", K.INT, "request group: the hops of one request share it"),
+        _c("group", K.INT, "request group: the hops of one request share it", in_table=False),
         _c("hop", K.INT, "0 for the first hop of the request in the capture, 1 for the next, ..."),
         _c("parent", K.INT, "transaction of the previous hop", in_table=False),
         _c("forward_ms", K.DURATION_MS, "delay the previous node added passing the request on"),
