@@ -148,7 +148,7 @@ def _as_message(raw: bytes) -> Message:
     return Message(0, "f", 1, 0, ep, ep, Transport.UDP, parse_message(raw))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(raw=sip_texts())
 def test_shown_text_parses_back_to_the_same_message(raw: bytes) -> None:
     first = _as_message(raw)
