@@ -281,9 +281,17 @@ def _message_findings(
                     "to-tag-missing-2xx", message, tx, status=sip.status, method=sip.cseq_method
                 )
                 yield message.index, found_check
-        rseq = sip.header("RSeq")
-        if rseq is not None and not sip.is_request and _rseq(rseq) is None:
-            yield message.index, _check("rseq-invalid", message, tx, value=rseq)
+        # RSeq belongs in reliable provisional responses (RFC 3262 section 7.1); looking it
+        # up builds the lazily parsed headers, so only 1xx responses are asked
+        if sip.status is not None and 101 <= sip.status < 200 and _may_have_rseq(sip):
+            rseq = sip.header("RSeq")
+            if rseq is not None and _rseq(rseq) is None:
+                yield message.index, _check("rseq-invalid", message, tx, value=rseq)
+
+
+def _may_have_rseq(sip: SipMessage) -> bool:
+    """A cheap test on the raw bytes before the (lazily built) headers are asked for."""
+    return b"rseq" in sip.raw.lower()
 
 
 def _rseq(value: str) -> int | None:
@@ -344,7 +352,7 @@ def _compare_with_request(
     sip, req = response.sip, request.sip
     index = response.index
     where = _where(request)
-    if via_identity(sip) != via_identity(req):
+    if sip.vias != req.vias and via_identity(sip) != via_identity(req):
         yield index, _check(
             "response-via-mismatch", response, tx,
             got=_via_text(sip), expected=_via_text(req), where=where,
@@ -417,7 +425,7 @@ def _prack_findings(
         if not sip.is_request:
             if sip.status is None or not 101 <= sip.status < 200 or sip.cseq is None:
                 continue
-            value = sip.header("RSeq")
+            value = sip.header("RSeq") if _may_have_rseq(sip) else None
             rseq = _rseq(value) if value is not None else None
             if rseq is None:
                 continue
