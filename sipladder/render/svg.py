@@ -55,9 +55,12 @@ text{font-family:$font;fill:#111}
 
 
 def _n(value: float) -> str:
-    """A coordinate: at most one decimal, no trailing ``.0`` (deterministic and short)."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """A coordinate: at most one decimal, no trailing ``.0`` (deterministic and short).
+    Called ~20 times per arrow, hence integer arithmetic rather than formatting."""
+    tenths = round(value * 10)
+    if tenths % 10 == 0:
+        return str(tenths // 10)
+    return f"{tenths / 10:.1f}"
 
 
 def _text(cls: str, x: float, y: float, content: str, anchor: str | None = None) -> str:

@@ -3,7 +3,8 @@
 One line per message (and one more for its SDP summary), time and delta on the
 left, lifelines ``|``, arrows ``--->`` (retransmissions ``...>``), and the side
 brackets (PDD, answer, release, registration) as ``┌ │ └`` lanes on the right with
-their label on the first line. Control characters in capture text are shown as
+their label beside their last row, and each hop's added delay beside the node's
+lifeline on the row where the request leaves it. Control characters in capture text are shown as
 ``\\xNN`` (:func:`~sipladder.output.terminal_safe`), so printing it is safe.
 """
 
@@ -135,6 +136,15 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             text += " " + ", ".join(labels[r])
         return text
 
+    # Per-hop delays: written beside the node's lifeline on the row where the request
+    # leaves it, on the side it came from (that side of the row has no arrow), if blank.
+    hops: dict[int, list[tuple[int, str, str]]] = {}
+    for bracket in layout.hop_brackets:
+        if bracket.column is not None:
+            hops.setdefault(bracket.end_row, []).append(
+                (bracket.column, bracket.side, bracket.label)
+            )
+
     for row in layout.rows:
         line = blank()
         a, b = xs[row.src], xs[row.dst]
@@ -156,6 +166,12 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             if len(text) + 2 <= inner - 2:
                 text = f" {text} "
             _put(line, lo + 1 + (inner - len(text)) // 2, text)
+        for column, side_of, label in hops.get(row.index, ()):
+            x = xs[column]
+            start = x - 1 - len(label) if side_of == "left" else x + 2
+            span = line[start - 1 : start + len(label) + 1]
+            if start > PREFIX and len(span) == len(label) + 2 and set(span) == {" "}:
+                _put(line, start, label)
         lines.append(("".join(line) + lane_part(row.index, True)).rstrip())
         if row.sdp:
             line = blank()

@@ -17,7 +17,7 @@ ALIASES = {"2001:db8::a": "Alice", "192.0.2.20:5062": "Bob"}
 def test_golden_call_text() -> None:
     """Golden file checked by eye against the hand-written table in ladder_factory:
     arrows in the right direction, dotted retransmission, brackets PDD rows 0-4, answer
-    0-7, release 10-13."""
+    0-7, release 10-13, the proxy's +12.0 ms and +3.0 ms beside its lifeline."""
     text = render_text(build_layout(call_messages(), call_correlation(), aliases=ALIASES), 100)
     assert text == (GOLDEN / "call.txt").read_text(encoding="utf-8")
 
