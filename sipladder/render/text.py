@@ -166,12 +166,12 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             if len(text) + 2 <= inner - 2:
                 text = f" {text} "
             _put(line, lo + 1 + (inner - len(text)) // 2, text)
-        for column, side_of, label in hops.get(row.index, ()):
-            x = xs[column]
-            start = x - 1 - len(label) if side_of == "left" else x + 2
-            span = line[start - 1 : start + len(label) + 1]
-            if start > PREFIX and len(span) == len(label) + 2 and set(span) == {" "}:
-                _put(line, start, label)
+        for node, side_of, delay in hops.get(row.index, ()):
+            at = xs[node]
+            start = at - 1 - len(delay) if side_of == "left" else at + 2
+            room_chars = line[start - 1 : start + len(delay) + 1]
+            if start > PREFIX and len(room_chars) == len(delay) + 2 and set(room_chars) == {" "}:
+                _put(line, start, delay)
         lines.append(("".join(line) + lane_part(row.index, True)).rstrip())
         if row.sdp:
             line = blank()
