@@ -8,6 +8,7 @@ Later RFCs add compact forms of their own (listed next to each name below).
 from __future__ import annotations
 
 import re
+from sys import intern as _intern
 
 # Canonical spelling of every header name we know. Names are matched case-insensitively.
 KNOWN_HEADERS: tuple[str, ...] = (
@@ -177,7 +178,7 @@ def split_params(text: str) -> tuple[tuple[str, str | None], ...]:
     params: list[tuple[str, str | None]] = []
     for piece in pieces:
         name, eq, val = piece.partition("=")
-        name = name.strip().lower()
+        name = _intern(name.strip().lower())  # tag, branch, lr, ...: one copy for all
         if not name:
             continue
         params.append((name, val.strip() if eq else None))

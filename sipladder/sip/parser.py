@@ -141,8 +141,8 @@ def _via(value: str) -> tuple[Via | None, str | None]:
                 "SIP/2.0"
                 if m["name"] == "SIP" and m["version"] == "2.0"
                 else f"{m['name']}/{m['version']}",
-                m["transport"].upper(),
-                host,
+                _intern(m["transport"].upper()),
+                _intern(host),
                 int(port) if port is not None and len(port) <= 6 else None,
                 split_params(m["params"]),
             ),
