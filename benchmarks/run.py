@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,44 +189,73 @@ def load_digests() -> dict[str, str]:
     return table
 
 
-def tshark_counts(capture: str) -> dict[str, int]:
-    """Counts computed by tshark, independently of sipladder, for the cross-check."""
-    proc = subprocess.run(
-        [
-            "tshark",
-            "-r",
-            capture,
-            "-Y",
-            "sip",
-            "-T",
-            "fields",
-            "-E",
-            "separator=|",
-            "-e",
-            "sip.Call-ID",
-            "-e",
-            "sip.Method",
-            "-e",
-            "sip.CSeq.method",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    messages, invite_calls = 0, set()
+def tshark_counts(capture: str) -> dict[str, object]:
+    """Counts computed from tshark's fields, independently of sipladder, for the
+    cross-check: SIP messages; and for the Call-IDs with an INVITE, how many, their
+    messages, their final status (first final response to an INVITE) and their state
+    by the README's definitions (a BYE after a 2xx: completed; a 2xx: answered; a
+    CANCEL: cancelled; 3xx: redirected; 4xx-6xx: rejected; none: incomplete)."""
+    fields = ["sip.Call-ID", "sip.Method", "sip.CSeq.method", "sip.Status-Code"]
+    cmd = ["tshark", "-r", capture, "-Y", "sip", "-T", "fields", "-E", "separator=|"]
+    for name in fields:
+        cmd += ["-e", name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    messages = 0
+    per_call: dict[str, dict[str, object]] = {}
     for line in proc.stdout.splitlines():
         messages += 1
-        call_id, method, _ = (line.split("|") + ["", ""])[:3]
+        call_id, method, cseq_method, status = (line.split("|") + ["", "", ""])[:4]
+        call = per_call.setdefault(
+            call_id, {"invite": False, "n": 0, "final": None, "bye": False, "cancel": False}
+        )
+        call["n"] = int(call["n"]) + 1  # type: ignore[call-overload]
         if method == "INVITE":
-            invite_calls.add(call_id)
-    return {"messages": messages, "calls": len(invite_calls)}
+            call["invite"] = True
+        elif method == "BYE":
+            call["bye"] = True
+        elif method == "CANCEL":
+            call["cancel"] = True
+        elif status and cseq_method == "INVITE" and int(status) >= 200 and call["final"] is None:
+            call["final"] = int(status)
+    states: Counter[str] = Counter()
+    finals: Counter[str] = Counter()
+    call_messages = 0
+    for call in per_call.values():
+        if not call["invite"]:
+            continue
+        call_messages += int(call["n"])  # type: ignore[call-overload]
+        final = call["final"]
+        finals[str(final)] += 1
+        if isinstance(final, int) and 200 <= final < 300:
+            state = "completed" if call["bye"] else "answered"
+        elif call["cancel"]:
+            state = "cancelled"
+        elif isinstance(final, int):
+            state = "redirected" if final < 400 else "rejected"
+        else:
+            state = "incomplete"
+        states[state] += 1
+    return {
+        "messages": messages,
+        "calls": sum(states.values()),
+        "call_messages": call_messages,
+        "states": dict(sorted(states.items())),
+        "final_status": dict(sorted(finals.items())),
+    }
 
 
-def sipladder_counts(output: Path, command: str) -> dict[str, int]:
+def sipladder_counts(output: Path, command: str) -> dict[str, object]:
     rows = json.loads(output.read_text())
     if command == "messages":
         return {"messages": len(rows)}
-    return {"calls": len(rows)}
+    states = Counter(r["state"] for r in rows)
+    finals = Counter(str(r["final_status"]) for r in rows)
+    return {
+        "calls": len(rows),
+        "call_messages": sum(r["messages"] for r in rows),
+        "states": dict(sorted(states.items())),
+        "final_status": dict(sorted(finals.items())),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
         sip = next((r for r in results if r.capture == capture and r.tool == "sipladder"), None)
         if sip and sip.output and sip.status == 0:
+            checked_ok = False
             if args.cross_check and shutil.which("tshark"):
                 theirs = tshark_counts(capture)
                 ours = sipladder_counts(sip.output, command)
@@ -329,9 +360,16 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 failures += not same
+                checked_ok = same
             if n is not None:
                 key = f"{command} synth seed={args.seed} messages={n}"
-                if args.update_digest:
+                if args.update_digest and not checked_ok:
+                    print(
+                        f"  digest {key}: not recorded (needs a passing --cross-check)",
+                        file=sys.stderr,
+                    )
+                    failures += 1
+                elif args.update_digest:
                     digests[key] = sip.digest or ""
                 elif key in digests:
                     ok = digests[key] == sip.digest

@@ -118,15 +118,20 @@ class Correlator:
         groups: dict[int, list[int]] = {}
         for tx in transactions:
             groups.setdefault(tx.request_group, []).append(tx.id)
-        by_index = {m.index: m for m in self._messages}
+        # Message.index is normally the position in the stream: then the list itself is
+        # the index (a dict over every message would be the largest object of the run).
+        by_position = all(m.index == i for i, m in enumerate(self._messages))
+        lookup = (
+            self._messages.__getitem__
+            if by_position
+            else {m.index: m for m in self._messages}.__getitem__
+        )
         calls = tuple(
             build_call(builder, [transactions[i] for i in builder.transactions])
             for builder in self._calls.values()
             if builder.has_invite
         )
-        registrations = build_registrations(
-            transactions, lambda group: groups[group], by_index.__getitem__
-        )
+        registrations = build_registrations(transactions, lambda group: groups[group], lookup)
         self._result = Correlation(
             transactions=transactions,
             dialogs=tuple(d.freeze() for d in dialogs),
