@@ -78,9 +78,13 @@ _MEMO_MAX_KEY = 1024
 _LINE_CACHE_LIMIT = 32768
 _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
-_VIA_CACHE: dict[str, tuple[Via | None, str | None]] = {}
+_VIA_CACHE: dict[str, tuple[Via | None, str | None, Anomaly | None]] = {}
 _ADDR_CACHE: dict[str, tuple[NameAddr | None, str | None, str | None]] = {}
 _URI_SYNTAX = "expected scheme:rest in printable ASCII without whitespace"
+_StartLine = tuple[
+    MessageKind, str | None, str | None, int | None, str | None, str, tuple[Anomaly, ...]
+]
+_START_CACHE: dict[str, _StartLine | None] = {}
 _CSEQ_CACHE: dict[str, tuple[CSeq | None, tuple[Anomaly, ...]]] = {}
 # Via, Contact, Route and Record-Route values are collected while the headers are split
 _MULTI_SLOT = {"Via": 0, "Contact": 1, "Route": 2, "Record-Route": 3}
@@ -123,14 +127,16 @@ def parse_via(value: str) -> Via | None:
     return _via(value)[0]
 
 
-def _via(value: str) -> tuple[Via | None, str | None]:
+def _via(value: str) -> tuple[Via | None, str | None, Anomaly | None]:
+    """(Via or None, why its params are odd, the anomaly of its branch if it is the top
+    Via), memoised."""
     hit = _VIA_CACHE.get(value, _MISSING)
     if hit is not _MISSING:
         return hit  # type: ignore[return-value]
     m = g.VIA_PARM.match(value)
-    result: tuple[Via | None, str | None]
+    result: tuple[Via | None, str | None, Anomaly | None]
     if m is None:
-        result = (None, "not a via-parm")
+        result = (None, "not a via-parm", None)
     else:
         host = m["host"]
         if host[:1] == "[":
@@ -149,7 +155,15 @@ def _via(value: str) -> tuple[Via | None, str | None]:
             "an empty parameter (extra ';')"
             if ";;" in m["params"] or m["params"].rstrip().endswith(";")
             else None,
+            None,
         )
+        # RFC 3261 8.1.1.7: the branch starts with the magic cookie and identifies the
+        # transaction; without it, RFC 2543 matching applies (17.2.3)
+        branch = result[0].branch  # type: ignore[union-attr]
+        if branch is None or not branch.startswith("z9hG4bK"):
+            result = (result[0], result[1], anomaly("via-branch-no-cookie", branch=branch))
+        elif branch == "z9hG4bK":
+            result = (result[0], result[1], anomaly("via-branch-invalid", branch=branch))
     if len(value) <= _MEMO_MAX_KEY:
         if len(_VIA_CACHE) >= _CACHE_LIMIT:
             _VIA_CACHE.clear()
@@ -358,6 +372,88 @@ def _int_or_none(value: str) -> int | None:
 # --------------------------------------------------------------------------- the parser
 
 
+def _start_line(first_line: str) -> _StartLine | None:
+    """RFC 3261 7.1 Request-Line / 7.2 Status-Line: (kind, method, Request-URI, status,
+    reason, version, anomalies), or None when the line is not a SIP start line. Memoised:
+    start lines repeat (``SIP/2.0 100 Trying``, requests to the same target)."""
+    hit = _START_CACHE.get(first_line, _MISSING)
+    if hit is not _MISSING:
+        return hit  # type: ignore[return-value]
+    first = first_line.strip()
+    anomalies: list[Anomaly] = []
+    method: str | None = None
+    request_uri: str | None = None
+    status: int | None = None
+    reason: str | None = None
+    version: str
+    kind: MessageKind
+    m = g.STATUS_LINE.match(first) if first[:3].upper() == "SIP" else None
+    if m is not None:
+        kind = _RESPONSE
+        version = _intern(m["version"])
+        code = m["status"]
+        status = int(code) if len(code) <= 18 else None  # (fits int64 columns)
+        reason = _intern(m["reason"] or "")
+        if status is None or not 100 <= status <= 699 or len(code) != 3:
+            anomalies.append(anomaly("status-invalid", status=code))
+        if not reason:
+            reason = None
+            # "SIP/2.0 100 " (SP, empty phrase) is valid; "SIP/2.0 100" lacks the SP
+            if not first_line.rstrip("\r").endswith((" ", "\t")):
+                anomalies.append(anomaly("reason-missing"))
+    else:
+        m = g.REQUEST_LINE.match(first)
+        if m is None or not m["uri"] or (m["version"] is None and not g.SCHEME.match(m["uri"])):
+            # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
+            return None
+        kind = _REQUEST
+        method = _intern(m["method"])
+        request_uri = _intern(m["uri"])
+        version = _intern(m["version"] or "")
+        if not version:
+            anomalies.append(anomaly("version-missing"))
+        if method not in _KNOWN_METHODS:
+            suggestion = closest(method, KNOWN_METHODS, 2)
+            if suggestion is not None:
+                anomalies.append(anomaly("method-misspelled", method=method, suggestion=suggestion))
+            else:
+                anomalies.append(anomaly("method-unknown", method=method))
+        if m.end("method") + 1 != m.start("uri") or (
+            m["version"] is not None and m.end("uri") + 1 != m.start("version")
+        ):
+            anomalies.append(
+                anomaly("start-line-whitespace", what="more than one SP between parts")
+            )
+        elif first_line.rstrip("\r") != first:
+            anomalies.append(anomaly("start-line-whitespace", what="whitespace around the line"))
+        if " " in request_uri or "\t" in request_uri:
+            bad_uri = "it contains whitespace"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
+        elif not g.URI.match(request_uri):
+            bad_uri = "expected scheme:rest in printable ASCII"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
+        elif "?" in request_uri.rpartition("@")[2] and request_uri[:3].lower() == "sip":
+            bad_uri = "headers ('?...') are not allowed in a Request-URI, RFC 3261 19.1.5"
+            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
+    if version and version != "SIP/2.0" and version.upper() != "SIP/2.0":
+        anomalies.append(anomaly("version-invalid", version=version))
+
+    result: _StartLine | None = (
+        kind,
+        method,
+        request_uri,
+        status,
+        reason,
+        version,
+        tuple(anomalies),
+    )
+    if len(first_line) <= _MEMO_MAX_KEY:
+        if len(_START_CACHE) >= _CACHE_LIMIT:
+            _START_CACHE.clear()
+        _START_CACHE[first_line] = result
+    return result
+
+
 def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     if not isinstance(data, bytes):
         if isinstance(data, bytearray | memoryview):
@@ -400,71 +496,25 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         # RFC 3261 7.3.1: a header line may continue on lines starting with whitespace
         text = g.FOLD.sub(" ", text)
     first_line, _, rest = text.partition("\n")
-    first = first_line.strip()
-
     # ---- start line: RFC 3261 7.1 Request-Line / 7.2 Status-Line
-    method: str | None = None
-    request_uri: str | None = None
-    status: int | None = None
-    reason: str | None = None
-    version: str
-    kind: MessageKind
-    m = g.STATUS_LINE.match(first) if first[:3].upper() == "SIP" else None
-    if m is not None:
-        kind = _RESPONSE
-        version = _intern(m["version"])
-        code = m["status"]
-        status = int(code) if len(code) <= 18 else None  # (fits int64 columns)
-        reason = _intern(m["reason"] or "")
-        if status is None or not 100 <= status <= 699 or len(code) != 3:
-            anomalies.append(anomaly("status-invalid", status=code))
-        if not reason:
-            reason = None
-            # "SIP/2.0 100 " (SP, empty phrase) is valid; "SIP/2.0 100" lacks the SP
-            if not first_line.rstrip("\r").endswith((" ", "\t")):
-                anomalies.append(anomaly("reason-missing"))
-    else:
-        m = g.REQUEST_LINE.match(first)
-        if m is None or not m["uri"] or (m["version"] is None and not g.SCHEME.match(m["uri"])):
-            # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
-            raise SipParseError(f"not a SIP start line: {first[:80]!r}", start)
-        kind = _REQUEST
-        method = _intern(m["method"])
-        request_uri = _intern(m["uri"])
-        version = _intern(m["version"] or "")
-        if not version:
-            anomalies.append(anomaly("version-missing"))
-        if method not in _KNOWN_METHODS:
-            suggestion = closest(method, KNOWN_METHODS, 2)
-            if suggestion is not None:
-                anomalies.append(anomaly("method-misspelled", method=method, suggestion=suggestion))
-            else:
-                anomalies.append(anomaly("method-unknown", method=method))
-        if m.end("method") + 1 != m.start("uri") or (
-            m["version"] is not None and m.end("uri") + 1 != m.start("version")
-        ):
-            anomalies.append(
-                anomaly("start-line-whitespace", what="more than one SP between parts")
-            )
-        elif first_line.rstrip("\r") != first:
-            anomalies.append(anomaly("start-line-whitespace", what="whitespace around the line"))
-        if " " in request_uri or "\t" in request_uri:
-            bad_uri = "it contains whitespace"
-            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
-        elif not g.URI.match(request_uri):
-            bad_uri = "expected scheme:rest in printable ASCII"
-            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
-        elif "?" in request_uri.rpartition("@")[2] and request_uri[:3].lower() == "sip":
-            bad_uri = "headers ('?...') are not allowed in a Request-URI, RFC 3261 19.1.5"
-            anomalies.append(anomaly("request-uri-invalid", uri=request_uri, why=bad_uri))
-    if version and version != "SIP/2.0" and version.upper() != "SIP/2.0":
-        anomalies.append(anomaly("version-invalid", version=version))
+    start_line = _start_line(first_line)
+    if start_line is None:
+        # without a SIP version, only a URI with a scheme makes it a (broken) SIP request
+        raise SipParseError(f"not a SIP start line: {first_line.strip()[:80]!r}", start)
+    kind, method, request_uri, status, reason, version, start_anomalies = start_line
+    if start_anomalies:
+        anomalies.extend(start_anomalies)
 
     # ---- headers: RFC 3261 7.3; one (canonical name, value) pair per value
     headers: list[tuple[str, str]] = []
     extend = headers.extend
     get_line = _LINE_CACHE.get
-    multi: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+    # values of Via, Contact, Route and Record-Route: tuples from the line memo, joined
+    # (adding a tuple to an empty one allocates nothing: usually one line each)
+    via_values: tuple[str, ...] = ()
+    contact_values: tuple[str, ...] = ()
+    route_values: tuple[str, ...] = ()
+    rr_values: tuple[str, ...] = ()
     extra = 0  # (name, value) pairs that come from splitting one line
     for line in rest.split("\n") if rest else ():
         # header lines repeat across the messages of a transaction and a dialog (and
@@ -479,7 +529,14 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
         if pairs:
             extend(pairs)
             if slot is not None:
-                multi[slot].extend(values)
+                if slot == 0:
+                    via_values += values
+                elif slot == 1:
+                    contact_values += values
+                elif slot == 2:
+                    route_values += values
+                else:
+                    rr_values += values
             elif n_extra:
                 extra += n_extra
     cl_conflict: str | None = None
@@ -488,6 +545,7 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
     # repeated names beyond the split lists and the usual repeated Via/Route/...
     # lines: only then look for a single-valued header that is repeated
     repeats = len(headers) - len(first_of)
+    multi = (via_values, contact_values, route_values, rr_values)
     if repeats and repeats > extra + sum(map(len, multi)) - sum(map(bool, multi)):
         singles = [canon for canon, _ in headers if canon in SINGLE_HEADERS]
         if len(singles) != len(set(singles)):
@@ -539,11 +597,13 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
             anomalies.append(_addr_anomaly(code, "To", value, to, why))
 
     vias: tuple[Via, ...] = ()
-    via_values, contact_values, route_values, rr_values = multi
     if via_values:
-        parsed_vias = []
+        parsed_vias: list[Via] = []
+        top_branch_anomaly = None
         for value in via_values:
-            via, why = _via(value)
+            via, why, branch_anomaly = _via(value)
+            if not parsed_vias:
+                top_branch_anomaly = branch_anomaly
             if via is None:
                 anomalies.append(anomaly("via-invalid", value=value))
             else:
@@ -551,14 +611,8 @@ def _parse(data: bytes, lazy: bool = True) -> SipMessage:
                 if why is not None:
                     anomalies.append(anomaly("param-empty", name="Via", value=value, why=why))
         vias = tuple(parsed_vias)
-        if vias:
-            # RFC 3261 8.1.1.7: branch starts with the magic cookie and identifies the
-            # transaction; without it, RFC 2543 matching applies (17.2.3)
-            branch = vias[0].branch
-            if branch is None or not branch.startswith("z9hG4bK"):
-                anomalies.append(anomaly("via-branch-no-cookie", branch=branch))
-            elif branch == "z9hG4bK":
-                anomalies.append(anomaly("via-branch-invalid", branch=branch))
+        if top_branch_anomaly is not None:  # (the top Via's branch, see _via)
+            anomalies.append(top_branch_anomaly)
 
     contacts = _addr_list("Contact", contact_values, anomalies) if contact_values else ()
     routes = _addr_list("Route", route_values, anomalies) if route_values else ()
@@ -779,7 +833,9 @@ def _addr_anomaly(
     return anomaly(code, name=name, value=value, why=why)
 
 
-def _addr_list(name: str, values: list[str], anomalies: list[Anomaly]) -> tuple[NameAddr, ...]:
+def _addr_list(
+    name: str, values: tuple[str, ...], anomalies: list[Anomaly]
+) -> tuple[NameAddr, ...]:
     out = []
     for value in values:
         addr, code, why = _name_addr(value)
