@@ -7,6 +7,7 @@
 
 from sipladder.capture import Capture, load
 from sipladder.errors import CaptureError, DecodeError, SipLadderError, SipParseError
+from sipladder.ladder import Ladder
 from sipladder.model import (
     Anomaly,
     Call,
@@ -48,6 +49,7 @@ __all__ = [
     "DialogState",
     "Endpoint",
     "Frame",
+    "Ladder",
     "Message",
     "MessageKind",
     "NameAddr",
