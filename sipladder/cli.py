@@ -526,6 +526,9 @@ def ladder(
         chosen = format_for(output, fmt) if output is not None else (fmt or "text")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-o/--output") from None
+    if output is None and chosen in ("png", "pdf") and sys.stdout.isatty():
+        # binary data would garble the terminal: ask for a file (or a pipe) instead
+        raise click.UsageError(f"--format {chosen} writes binary data: give -o FILE.{chosen}")
     capture = open_capture(captures, quiet)
     try:
         result = capture.ladder(
@@ -543,6 +546,10 @@ def ladder(
         data = result.render(chosen, width=width or shutil.get_terminal_size((120, 24)).columns)
     except (MissingExtraError, ValueError) as exc:  # no extra, or too big for a PNG
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        # a directory that does not exist, no permission, a full disk: one line, status 1
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(terminal_safe(f"cannot write {output}: {reason}")) from None
     if isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:

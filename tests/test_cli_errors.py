@@ -1,0 +1,45 @@
+"""Command-line errors a user meets: each is one line naming what went wrong, status 1
+(2 for usage errors), never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click.testing
+import pytest
+from click.testing import CliRunner
+
+from sipladder.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = str(ROOT / "samples" / "busy.pcap")
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".txt", ".png"], ids=["svg", "text", "png"])
+def test_ladder_output_in_missing_directory_is_one_line_exit_1(
+    tmp_path: Path, suffix: str
+) -> None:
+    target = tmp_path / "no-such-dir" / f"ladder{suffix}"
+    result = CliRunner().invoke(cli, ["ladder", SAMPLE, "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr == f"Error: cannot write {target}: No such file or directory\n"
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_binary_ladder_is_not_printed_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    # CliRunner's stdout stands in for the terminal
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True)
+    result = CliRunner().invoke(cli, ["ladder", SAMPLE, "--format", fmt])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"--format {fmt} writes binary data: give -o FILE.{fmt}" in result.stderr
+
+
+def test_binary_ladder_goes_to_a_pipe() -> None:
+    result = CliRunner().invoke(cli, ["ladder", SAMPLE, "--format", "png"])
+    assert result.exit_code == 0
+    assert result.stdout_bytes.startswith(b"\x89PNG\r\n\x1a\n")
