@@ -20,6 +20,9 @@ from sipladder.rows import ColumnKind, Row, Table
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x1b]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# JSON escapes C0 controls itself; DEL and the C1 controls (0x9b is a one-byte CSI on some
+# terminals) pass raw unless escaped, which \uXXXX does without changing the data.
+_JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f]")
 
 
 def seconds_text(ns: int) -> str:
@@ -41,6 +44,14 @@ def s_value(ns: int) -> float:
 def terminal_safe(text: str) -> str:
     """Replace control characters (escape sequences among them) by visible ``\\xNN``."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL and C1 control characters written as ``\\u00XX`` escapes
+    (they can only occur inside strings, so the decoded data is the same)."""
+    if _JSON_RAW_CONTROL.search(text) is None:
+        return text
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def csv_safe(text: str) -> str:
@@ -93,7 +104,7 @@ def to_json(table: Table, rows: Sequence[Row]) -> str:
         "{" + ", ".join([key + value(kind, row.get(name)) for kind, name, key in keys]) + "}"
         for row in rows
     ]
-    return "[\n " + ",\n ".join(objects) + "\n]\n"
+    return json_safe("[\n " + ",\n ".join(objects) + "\n]\n")
 
 
 def plain_text(kind: ColumnKind, value: Any, *, for_terminal: bool = False) -> str:
@@ -166,6 +177,8 @@ def write_rows(table: Table, rows: Sequence[Row], fmt: str, stream: TextIO) -> N
     if fmt == "json":
         stream.write(to_json(table, rows))
     elif fmt == "csv":
-        stream.write(to_csv(table, rows))
+        text = to_csv(table, rows)
+        # CSV has no escapes: raw for files and pipes, visible \xNN on a terminal
+        stream.write(terminal_safe(text) if stream.isatty() else text)
     else:
         stream.write(to_table(table, rows))

@@ -8,7 +8,15 @@ import json
 
 import pytest
 
-from sipladder.output import csv_safe, seconds_text, terminal_safe, to_csv, to_json, to_table
+from sipladder.output import (
+    csv_safe,
+    seconds_text,
+    terminal_safe,
+    to_csv,
+    to_json,
+    to_table,
+    write_rows,
+)
 from sipladder.rows import Column, ColumnKind, Table
 
 TABLE = Table(
@@ -86,3 +94,34 @@ def test_table_fits_the_width_it_is_given() -> None:
     table = to_table(TABLE, rows, width=80)
     assert all(len(line) <= 80 for line in table.splitlines())
     assert "…" in table
+
+
+def test_json_escapes_del_and_c1_controls_losslessly() -> None:
+    # json.dumps(ensure_ascii=False) passes U+007F-U+009F raw; U+009B is a CSI on some terminals
+    name = "a\x7fb\x9b31mc\x85é"
+    rows = [{"ts": 0, "name": name, "n": 1, "delay": None, "codes": [], "hidden": ""}]
+    text = to_json(TABLE, rows)
+    assert not any("\x7f" <= ch <= "\x9f" for ch in text)
+    assert "\\u009b" in text and "é" in text  # other non-ASCII stays readable
+    assert json.loads(text)[0]["name"] == name
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "pipe"])
+def test_csv_is_raw_in_a_pipe_and_visible_on_a_terminal(tty: bool) -> None:
+    rows = [{"ts": 0, "name": "x\x1b[2Jy\x18", "n": 1, "delay": None, "codes": [], "hidden": ""}]
+    stream = _Stream(tty)
+    write_rows(TABLE, rows, "csv", stream)
+    out = stream.getvalue()
+    if tty:
+        assert "\x1b" not in out and "\x18" not in out and "x\\x1b[2Jy\\x18" in out
+    else:
+        assert out == to_csv(TABLE, rows)  # files and pipes get the data unchanged

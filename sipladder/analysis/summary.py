@@ -127,9 +127,9 @@ def _median_ms(values: Sequence[int | None]) -> float | None:
 
 def summary_json(summary: Mapping[str, Any]) -> str:
     """JSON with times as exact epoch seconds (like every other command's JSON)."""
-    from sipladder.output import seconds_text
+    from sipladder.output import json_safe, seconds_text
 
-    text = json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False)
+    text = json_safe(json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False))
     return (
         re.sub(r'"\\u0000ns:(-?\d+)"', lambda m: seconds_text(int(m.group(1))), text) + "\n"
     )
