@@ -227,8 +227,10 @@ def summary_text(summary: Mapping[str, Any]) -> str:
     files = ", ".join(terminal_safe(f) for f in s["files"]) or "-"
     lines.append(f"Capture   {files}")
     span = "-" if s["span_s"] is None else f"{s['span_s']:,.3f} s"
+    # the end's date is left out only when it is the start's (a capture can span midnight)
+    same_day = _clock(s["start"], True)[:10] == _clock(s["end"], True)[:10]
     lines.append(
-        f"Time      {_clock(s['start'], True)} → {_clock(s['end'], False)} UTC   ({span})"
+        f"Time      {_clock(s['start'], True)} → {_clock(s['end'], not same_day)} UTC   ({span})"
     )
     lines.append(
         f"Frames    {_num(s['frames'])}    SIP messages {_num(s['sip_messages'])}"
