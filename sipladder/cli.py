@@ -571,8 +571,9 @@ def ladder(
     "--ignore", "ignored", multiple=True, metavar="CODE",
     help="Do not report this code (repeatable).",
 )
+@quiet_option
 def lint(
-    captures: tuple[str, ...], fmt: str, min_severity: str, ignored: tuple[str, ...]
+    captures: tuple[str, ...], fmt: str, min_severity: str, ignored: tuple[str, ...], quiet: bool
 ) -> None:
     """RFC 3261 conformance findings per message, transaction and dialog (and the
     capture's own problems), each with a stable code, severity, file, frame and a
@@ -587,7 +588,8 @@ def lint(
     from sipladder.model import Severity
     from sipladder.rows import LINT
 
-    # capture problems are findings here: they are not printed on stderr as well
+    # capture problems are findings here: they are not printed on stderr as well, so -q
+    # (accepted like on every other command) changes nothing
     capture = open_capture(captures, quiet=True)
     minimum = Severity(min_severity)
     findings = [

@@ -43,3 +43,12 @@ def test_binary_ladder_goes_to_a_pipe() -> None:
     result = CliRunner().invoke(cli, ["ladder", SAMPLE, "--format", "png"])
     assert result.exit_code == 0
     assert result.stdout_bytes.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_every_reading_command_accepts_quiet() -> None:
+    # scripts pass -q to every command alike; lint prints no diagnostics anyway
+    for command in ("messages", "summary", "calls", "registrations", "transactions",
+                    "dialogs", "ladder", "lint", "stats"):
+        result = CliRunner().invoke(cli, [command, SAMPLE, "-q"])
+        assert result.exit_code == 0, (command, result.stderr)
+        assert result.stderr == "", command
