@@ -57,8 +57,9 @@ def json_safe(text: str) -> str:
 def csv_safe(text: str) -> str:
     """Defuse spreadsheet formulas: a cell starting with = + - @ gets a leading apostrophe.
 
-    A plain negative number is left alone: it is data, not a formula."""
-    if text.startswith(_FORMULA_START):
+    A plain negative number is left alone: it is data, not a formula; so is a lone ``-``
+    (standard input's file name), which no spreadsheet evaluates."""
+    if text.startswith(_FORMULA_START) and text != "-":
         try:
             float(text)
         except ValueError:

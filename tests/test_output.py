@@ -64,8 +64,10 @@ def test_json_of_nothing_is_an_empty_array() -> None:
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+2", "'+1+2"), ("-cmd", "'-cmd"),
-     ("@SUM(A1)", "'@SUM(A1)"), ("-12.5", "-12.5"), ("plain", "plain")],
-    ids=["equals", "plus", "minus-text", "at", "negative-number", "plain"],
+     ("@SUM(A1)", "'@SUM(A1)"), ("-12.5", "-12.5"), ("plain", "plain"), ("-", "-"),
+     ("-+1", "'-+1")],
+    ids=["equals", "plus", "minus-text", "at", "negative-number", "plain", "stdin-name",
+         "minus-formula"],
 )
 def test_csv_defuses_formulas(cell: str, expected: str) -> None:
     assert csv_safe(cell) == expected
