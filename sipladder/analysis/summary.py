@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -308,10 +309,21 @@ def summary_text(summary: Mapping[str, Any]) -> str:
             for c in slow
         ]
         head = ("pdd", "answer", "outcome", "caller → callee", "call_id")
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
+        # fit the terminal: the URIs give way first (down to 24 characters), then the
+        # Call-ID (down to 16); the numbers and the outcome are never cut
+        excess = sum(widths) + 2 * 4 - shutil.get_terminal_size((120, 24)).columns
+        for i, floor in ((3, 24), (4, 16)):
+            cut = max(0, min(excess, widths[i] - floor))
+            widths[i] -= cut
+            excess -= cut
+
+        def fit(text: str, width: int) -> str:
+            return text if len(text) <= width else text[: width - 1] + "…"
+
         for r in [head, *rows]:
             lines.append(
                 f"{r[0]:>{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}"
-                f"  {r[3]:<{widths[3]}}  {r[4]}".rstrip()
+                f"  {fit(r[3], widths[3]):<{widths[3]}}  {fit(r[4], widths[4])}".rstrip()
             )
     return "\n".join(lines) + "\n"

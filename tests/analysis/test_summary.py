@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
@@ -50,3 +51,17 @@ def test_time_span_within_a_day_gives_the_date_once(tmp_path: Path) -> None:
     assert _time_line(path) == (
         "Time      2023-11-14 22:13:20.000000 → 22:13:23.250000 UTC   (3.250 s)"
     )
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_slowest_setups_fit_the_terminal(columns: int) -> None:
+    # sngrep's aaa.pcap: long SIP URIs and Call-IDs made these lines 135 characters wide
+    capture = Path(__file__).resolve().parents[1] / "data" / "sngrep" / "aaa.pcap"
+    result = CliRunner().invoke(cli, ["summary", str(capture), "-q"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0
+    lines = result.stdout.split("Slowest call setups (PDD)")[1].splitlines()[2:]
+    assert len(lines) == 5  # header and the four calls with a PDD
+    assert all(len(line) <= columns for line in lines), max(lines, key=len)
+    assert lines[1].lstrip().startswith("51,527.9 ms")  # numbers are never cut
+    if columns == 120:
+        assert lines[1].endswith("  24487391-449bf2a0@192.168.1.2")  # whole when it fits
