@@ -4,8 +4,9 @@ A registration attempt is made of the REGISTERs, as they left the registering UA
 (the first hop of each request in the capture), of one address of record (the To
 URI, RFC 3261 section 10.2) and one set of Contact URIs. A REGISTER answered by a
 401 or 407 challenge continues into the next REGISTER of the same AOR and contact sent
-within 32 s (64*T1) of the challenge, even when that one has a new Call-ID, CSeq and
-From tag (as in the seed article's IMS flow); any other final response ends the attempt.
+within 32 s (64*T1) of the challenge with the same Call-ID, or with a new Call-ID, CSeq
+and From tag when it carries credentials (as in the seed article's IMS flow); any other
+final response ends the attempt.
 
 The kind of an attempt: ``deregistration`` when every contact asks for expires 0
 (Contact parameter, else the Expires header; RFC 3261 section 10.2.2), ``query`` when
@@ -15,6 +16,7 @@ registered with success earlier in the capture, ``initial`` otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -84,6 +86,16 @@ def _answers_challenge(previous: Transaction, tx: Transaction) -> bool:
     )
 
 
+_NONCE = re.compile(r'nonce\s*=\s*"([^"]+)"', re.IGNORECASE)
+
+
+def has_credentials(sip: SipMessage) -> bool:
+    """An Authorization or Proxy-Authorization with a non-empty nonce: the answer to a
+    challenge (RFC 3261 section 22.4; an IMS initial REGISTER carries one with nonce="")."""
+    values = sip.header_values("Authorization") + sip.header_values("Proxy-Authorization")
+    return any(_NONCE.search(value) for value in values)
+
+
 @dataclass(slots=True)
 class _Attempt:
     aor: str
@@ -99,7 +111,7 @@ def build_registrations(
     """``transactions``: all, in order; ``group_members(group)``: every transaction id of a
     request group (all hops); ``message(index)``: the message with that index."""
     attempts: list[_Attempt] = []
-    open_attempt: dict[tuple[str, str | None], _Attempt] = {}
+    recent: dict[tuple[str, str | None], list[_Attempt]] = {}
     for tx in transactions:
         if tx.method != "REGISTER" or tx.hop != 0:
             continue
@@ -107,14 +119,22 @@ def build_registrations(
         aor = _uri_key(tx.to_uri or "")
         contact = contact_text(request.contacts)
         key = (aor, contact)
-        current = open_attempt.get(key)
-        if current is not None and _answers_challenge(current.txs[-1], tx):
+        same_key = recent.setdefault(key, [])
+        waiting = [a for a in same_key if _answers_challenge(a.txs[-1], tx)]
+        # The answer to a challenge keeps the Call-ID (RFC 3261 sections 10.2 and 22.2) ...
+        current = next((a for a in reversed(waiting) if a.txs[-1].call_id == tx.call_id), None)
+        if current is None and waiting and has_credentials(request):
+            # ... or, as in the seed's IMS flow, comes with a new Call-ID but carries the
+            # credentials the challenge asked for (a nonce).
+            current = waiting[-1]
+        if current is not None:
             current.txs.append(tx)  # the challenge round trip goes on
         else:
             current = _Attempt(aor, contact)
             current.txs.append(tx)
             attempts.append(current)
-            open_attempt[key] = current
+            same_key.append(current)
+            del same_key[:-8]  # only the last few can still be waiting for an answer
 
     registered: set[tuple[str, str | None]] = set()
     result: list[Registration] = []

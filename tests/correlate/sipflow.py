@@ -92,6 +92,7 @@ class Flow:
         vias: tuple[Via, ...] = (),
         contacts: tuple[NameAddr, ...] = (),
         expires: int | None = None,
+        authorization: str | None = None,
     ) -> Message:
         """A request sent by ``src``; its top Via is ``sent_by`` (default: ``src``) and
         ``branch``, above ``vias`` (the Vias of earlier hops)."""
@@ -103,7 +104,7 @@ class Flow:
             status=None,
             reason=None,
             version="SIP/2.0",
-            headers=(),
+            headers=(("Authorization", authorization),) if authorization else (),
             body=b"",
             raw=f"{method} {uri} SIP/2.0\r\n\r\n".encode(),
             call_id=call_id,

@@ -11,11 +11,18 @@ AOR = "sip:tom@telcomx.tel.com"
 CONTACT = (name_addr("sip:[4444::2:3:4:5]", expires="600000"),)
 
 
+#: The seed's Authorization headers: empty nonce first (IMS), then the challenge's nonce.
+NO_CREDENTIALS = 'Digest username="tom@telcomx.tel.com", nonce="", response=""'
+CREDENTIALS = 'Digest username="tom@telcomx.tel.com", nonce="A34Cm+FVa73YTUGpGMBIs34P", ' \
+    'response="6629fac4969a87854152369874c43fd1"'
+
+
 def register(f: Flow, at: float, branch: str, call_id: str, cseq: int, from_tag: str,
-             contacts=CONTACT, expires: int | None = None, src: str = UE, dst: str = P):  # type: ignore[no-untyped-def]
+             contacts=CONTACT, expires: int | None = None, src: str = UE, dst: str = P,  # type: ignore[no-untyped-def]
+             authorization: str | None = None):
     return f.request("REGISTER", at, src, dst, branch=branch, call_id=call_id, cseq=cseq,
                      from_tag=from_tag, uri="sip:telcomx.tel.com", from_uri=AOR, to_uri=AOR,
-                     contacts=contacts, expires=expires)
+                     contacts=contacts, expires=expires, authorization=authorization)
 
 
 def seed_registration() -> Flow:
@@ -26,13 +33,15 @@ def seed_registration() -> Flow:
     new branch) leaves UE at 100, P 105, I 112; 200 at 140, 146, UE 150.
     """
     f = Flow()
-    r0 = register(f, 0, "z9hG4bKxo93sle", "apb304a94sslfeiasle93aj11", 25, "pohjaxx")
+    r0 = register(f, 0, "z9hG4bKxo93sle", "apb304a94sslfeiasle93aj11", 25, "pohjaxx",
+                  authorization=NO_CREDENTIALS)
     r1 = f.forward(r0, 5, P, IC, branch="z9hG4bKp1")
     r2 = f.forward(r1, 12, IC, S, branch="z9hG4bKi1")
     f.response(401, 20, r2, to_tag="s1")
     f.response(401, 24, r1, to_tag="s1")
     f.response(401, 30, r0, to_tag="s1")
-    q0 = register(f, 100, "z9hG4bKu2x9s7", "apb304a94sslfaser2le93aj22", 47, "6e87wa9")
+    q0 = register(f, 100, "z9hG4bKu2x9s7", "apb304a94sslfaser2le93aj22", 47, "6e87wa9",
+                  authorization=CREDENTIALS)
     q1 = f.forward(q0, 105, P, IC, branch="z9hG4bKp2")
     q2 = f.forward(q1, 112, IC, S, branch="z9hG4bKi2")
     granted = (name_addr("sip:[4444::2:3:4:5]", expires="600000"),)
@@ -139,3 +148,30 @@ def test_register_long_after_a_challenge_is_a_new_attempt() -> None:
     assert failed.state is St.FAILED and failed.final_status == 401
     assert len(failed.transactions) == 2 and failed.challenged
     assert ok.state is St.REGISTERED and ms(ok.delay_ns) == 300
+
+
+def test_interleaved_attempts_of_one_contact_are_kept_apart() -> None:
+    # Two attempts overlap (a UA restarted, or a generator reusing a contact): the answer
+    # to each challenge keeps its Call-ID; a new Call-ID without credentials starts anew.
+    f = Flow()
+    a1 = register(f, 0, "z9hG4bKa1", "A", 1, "a")
+    f.response(401, 10, a1, to_tag="s")
+    b1 = register(f, 12, "z9hG4bKb1", "B", 1, "b")
+    f.response(401, 20, b1, to_tag="s")
+    a2 = register(f, 25, "z9hG4bKa2", "A", 2, "a", authorization=CREDENTIALS)
+    f.response(200, 30, a2, to_tag="s")
+    b2 = register(f, 40, "z9hG4bKb2", "B", 2, "b", authorization=CREDENTIALS)
+    f.response(200, 52, b2, to_tag="s")
+    first, second = f.correlation.registrations
+    assert first.call_ids == ("A",) and ms(first.delay_ns) == 30 and first.challenged
+    assert second.call_ids == ("B",) and ms(second.delay_ns) == 40 and second.challenged
+
+
+def test_new_call_id_without_credentials_after_a_challenge_is_a_new_attempt() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "A", 1, "a")
+    f.response(401, 10, r, to_tag="s")
+    r = register(f, 20, "z9hG4bK2", "B", 1, "b", authorization=NO_CREDENTIALS)
+    f.response(200, 30, r, to_tag="s")
+    failed, ok = f.correlation.registrations
+    assert failed.final_status == 401 and not ok.challenged
