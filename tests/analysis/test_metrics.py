@@ -53,7 +53,9 @@ def register(f: Flow, call_id: str, start: float, aor: str, answers: list[tuple[
         new_id, at, status, after = retry
         again = f.request("REGISTER", at, UA, PROXY, branch=f"z9hG4bK-{new_id}", call_id=new_id,
                           cseq=2, uri="sip:b.example", from_uri=aor, to_uri=aor,
-                          contacts=contact, from_tag="ftag2")
+                          contacts=contact, from_tag="ftag2",
+                          # the answer to a challenge carries credentials (RFC 3261 22.2)
+                          authorization='Digest username="u", nonce="n1", response="r1"')
         f.response(status, at + after, again)
 
 
