@@ -99,3 +99,4 @@ def test_capture_reports_packets_messages_and_calls(tmp_path) -> None:
     last = text.rsplit("sipladder: ", 1)[1]
     assert int(last.split(" calls")[0].rsplit(", ", 1)[1].replace(",", "")) <= len(invites)
     assert text.endswith("\r\x1b[K")
+
