@@ -181,8 +181,12 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             _put(line, lo + 1 + max((hi - lo - 1 - len(text)) // 2, 0), text)
             lines.append(("".join(line) + lane_part(row.index, False)).rstrip())
     if truncated:
+        # the legend of cut column names; a name of any length (a learned Via host can be
+        # hundreds of characters) is cut so that the line fits and keeps its address
         lines.append("columns:")
         for column in columns:
-            name = f"{column.name} " if column.name else ""
-            lines.append(terminal_safe(f"  {name}{column.address}"))
+            address = terminal_safe(column.address)
+            room = max(width - len(address) - 3, 8)
+            name = f"{_fit(terminal_safe(column.name), room)} " if column.name else ""
+            lines.append(f"  {name}{address}")
     return "\n".join(lines) + "\n"

@@ -42,3 +42,12 @@ def test_control_characters_never_reach_the_terminal() -> None:
     layout = build_layout(call_messages(), aliases={"192.0.2.10": "evil\x1b[2J"})
     text = render_text(layout, 120)
     assert "\x1b" not in text and "evil\\x1b[2J" in text
+
+
+def test_legend_of_cut_names_fits_and_keeps_the_address() -> None:
+    # a learned or given name can be hundreds of characters (zeek's long-paths capture)
+    layout = build_layout(call_messages(), aliases={"2001:db8::a": "a" * 900})
+    lines = render_text(layout, 100).splitlines()
+    legend = lines[lines.index("columns:") + 1 :]
+    assert legend and all(len(line) <= 100 for line in legend)
+    assert any(line.startswith("  aaaa") and "a… [2001:db8::a]:" in line for line in legend)
