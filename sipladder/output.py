@@ -138,18 +138,49 @@ def to_csv(table: Table, rows: Sequence[Row]) -> str:
     return buffer.getvalue()
 
 
+#: Terminal-only headers for names far longer than what their column holds (JSON, CSV
+#: and DataFrames keep the full names).
+SHORT_HEADERS = {
+    "retransmission": "retx",
+    "retransmissions": "retx",
+    "transaction": "tx",
+    "transactions": "txs",
+}
+
+
+def header_lines(name: str, content_width: int) -> list[str]:
+    """A column name over as few lines as its content's width allows: split only at
+    underscores, so ``final_status`` above a 3-digit code reads ``final`` / ``status``."""
+    if len(name) <= content_width or "_" not in name:
+        return [name]
+    parts = name.split("_")
+    limit = max(content_width, max(len(p) for p in parts))
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 1 + len(part) <= limit:
+            lines[-1] += "_" + part
+        else:
+            lines.append(part)
+    return lines
+
+
 def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str:
-    """An aligned text table that fits ``width`` columns by shortening the widest cells."""
+    """An aligned text table that fits ``width`` columns: long names wrap at underscores,
+    then the widest text cells are shortened (never times or numbers)."""
     width = width or shutil.get_terminal_size((120, 24)).columns
     columns = [c for c in table.columns if c.in_table]
     cells = [
         [terminal_safe(plain_text(c.kind, row.get(c.name), for_terminal=True)) for c in columns]
         for row in rows
     ]
-    widths = [len(c.name) for c in columns]
+    content = [0] * len(columns)
     for line in cells:
         for i, cell in enumerate(line):
-            widths[i] = max(widths[i], len(cell))
+            content[i] = max(content[i], len(cell))
+    headers = [
+        header_lines(SHORT_HEADERS.get(c.name, c.name), content[i]) for i, c in enumerate(columns)
+    ]
+    widths = [max(content[i], *(len(h) for h in headers[i])) for i in range(len(columns))]
     gap = 2
     numeric = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
     # Times and numbers are never cut (a cut number lies); text columns give way, the
@@ -157,7 +188,7 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
     shrinkable = [i for i, c in enumerate(columns) if c.kind in (ColumnKind.STR, ColumnKind.LIST)]
     while shrinkable and sum(widths) + gap * (len(widths) - 1) > width:
         i = max(shrinkable, key=lambda k: widths[k])
-        if widths[i] <= max(8, len(columns[i].name)):
+        if widths[i] <= max(8, *(len(h) for h in headers[i])):
             break
         widths[i] -= 1
 
@@ -167,7 +198,12 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
         return text.rjust(widths[i]) if columns[i].kind in numeric else text.ljust(widths[i])
 
     sep = " " * gap
-    lines = [sep.join(fmt(i, c.name) for i, c in enumerate(columns)).rstrip()]
+    depth = max((len(h) for h in headers), default=1)
+    lines = []
+    for level in range(depth):
+        # headers sit on the bottom line, the way a wrapped spreadsheet header does
+        texts = [h[level - (depth - len(h))] if level >= depth - len(h) else "" for h in headers]
+        lines.append(sep.join(fmt(i, t) for i, t in enumerate(texts)).rstrip())
     lines.append(sep.join("-" * w for w in widths))
     for line in cells:
         lines.append(sep.join(fmt(i, cell) for i, cell in enumerate(line)).rstrip())

@@ -127,3 +127,22 @@ def test_csv_is_raw_in_a_pipe_and_visible_on_a_terminal(tty: bool) -> None:
         assert "\x1b" not in out and "\x18" not in out and "x\\x1b[2Jy\\x18" in out
     else:
         assert out == to_csv(TABLE, rows)  # files and pipes get the data unchanged
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "lines"),
+    [("final_status", 3, ["final", "status"]), ("final_status", 12, ["final_status"]),
+     ("a_b_c", 3, ["a_b", "c"]), ("retransmissions", 1, ["retransmissions"])],
+    ids=["split", "fits", "greedy", "no-underscore"],
+)
+def test_header_lines(name: str, content: int, lines: list[str]) -> None:
+    from sipladder.output import header_lines
+
+    assert header_lines(name, content) == lines
+
+
+def test_long_headers_wrap_above_narrow_numbers() -> None:
+    table = Table("t", (Column("final_status", ColumnKind.INT, ""),
+                        Column("name", ColumnKind.STR, "")))
+    text = to_table(table, [{"final_status": 200, "name": "x"}], width=80)
+    assert text.splitlines() == [" final", "status  name", "------  ----", "   200  x"]
