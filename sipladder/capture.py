@@ -259,6 +259,20 @@ class Capture:
 
         return Plots(self)
 
+    def report(
+        self,
+        *,
+        title: str | None = None,
+        bucket: str | int | None = None,
+        max_ladders: int = 100,
+    ) -> str:
+        """The self-contained HTML report of ``sipladder report`` (a str): summary,
+        calls and registrations tables with their ladders, metrics, charts, anomalies
+        and lint findings. Charts need the ``plot`` extra (without it, a note)."""
+        from sipladder.render.report import render_report
+
+        return render_report(self, title=title, bucket=bucket, max_ladders=max_ladders)
+
     # ----------------------------------------------------------------------- ladder
 
     def ladder(

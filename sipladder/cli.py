@@ -695,6 +695,49 @@ def plot(
     save_figure(figure, output, fmt)
 
 
+@cli.command()
+@capture_arguments
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+    help="HTML file to write.",
+)
+@click.option("--title", default=None, help="Heading of the report (default: the file names).")
+@click.option(
+    "--max-ladders", default=100, show_default=True, type=click.IntRange(min=0),
+    help="Include ladders for at most this many calls and addresses of record.",
+)
+@bucket_option
+@quiet_option
+def report(
+    captures: tuple[str, ...],
+    output: str,
+    title: str | None,
+    max_ladders: int,
+    bucket: str | None,
+    quiet: bool,
+) -> None:
+    """Write one self-contained HTML report (opens offline, nothing loaded from elsewhere):
+    summary, sortable and filterable calls and registrations tables whose rows open their
+    ladder (click an arrow for the whole message), RFC 6076 metrics, charts, messages
+    with anomalies and lint findings.
+
+    Example:
+
+        sipladder report samples/ims-tom-jerry.pcapng -o report.html
+    """
+    from sipladder.analysis.metrics import parse_bucket
+
+    if bucket is not None:
+        try:
+            parse_bucket(bucket)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    capture = open_capture(captures, quiet)
+    html = capture.report(title=title, bucket=bucket, max_ladders=max_ladders)
+    with open(output, "w", encoding="utf-8") as out:
+        out.write(html)
+
+
 def main() -> None:
     cli(prog_name="sipladder")
 

@@ -148,6 +148,7 @@ def _stacked_bars(
 ) -> None:
     """Bars per bucket of ``(start_ns, category)`` items, one stacked segment per category."""
     from matplotlib import dates
+    from matplotlib.ticker import MaxNLocator
 
     if not items:
         _no_data(ax, what)
@@ -171,6 +172,7 @@ def _stacked_bars(
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
     ax.set_xlabel(f"start (UTC), {_duration(bucket_ns)} buckets")
     ax.set_ylabel(f"{what} per bucket")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
 
 
@@ -190,6 +192,7 @@ def _distribution(
 ) -> Figure:
     """Histogram (left) and empirical CDF (right) of delays in ms, one series per outcome."""
     fig, (hist, cdf) = _figure(10.0, 4.0, ncols=2)
+    from matplotlib.ticker import MaxNLocator
     fig.suptitle(title)
     present = [(name, values) for name, values in series if values]
     if not present:
@@ -207,11 +210,13 @@ def _distribution(
               color=[STATE_COLOURS.get(name, "#607d8b") for name, _ in present])
     hist.set_xlabel(f"{what} (ms)")
     hist.set_ylabel("count")
+    hist.yaxis.set_major_locator(MaxNLocator(integer=True))
     hist.set_title("histogram", fontsize="medium")
     for name, values in present:
         ordered = sorted(values)
         n = len(ordered)
-        cdf.step(ordered, [(i + 1) / n for i in range(n)], where="post",
+        # Starts at 0 on the first value so that even a single attempt draws a step.
+        cdf.step([ordered[0], *ordered], [0.0] + [(i + 1) / n for i in range(n)], where="post",
                  label=f"{_plain(name)} (n={n})", color=STATE_COLOURS.get(name, "#607d8b"),
                  gid=f"cdf-{name}")
     cdf.set_ylim(0, 1.02)

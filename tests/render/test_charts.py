@@ -105,8 +105,10 @@ def test_setup_delay_cdf_is_the_pdd_column(capture: Capture) -> None:
             assert f"cdf-{name}" not in lines
             continue
         line = lines[f"cdf-{name}"]
-        assert [round(x, 6) for x in line.get_xdata()] == values
-        assert line.get_ydata()[-1] == pytest.approx(1.0)
+        # The step starts at 0 on the smallest value, then one step per attempt.
+        assert [round(x, 6) for x in line.get_xdata()] == [values[0], *values]
+        n = len(values)
+        assert list(line.get_ydata()) == pytest.approx([0.0] + [(i + 1) / n for i in range(n)])
     # The stacked histogram counts every measured call once.
     top = sum(p.get_height() for p in hist.patches)
     assert top == sum(len(v) for v in expected.values())
@@ -115,7 +117,7 @@ def test_setup_delay_cdf_is_the_pdd_column(capture: Capture) -> None:
 def test_ims_setup_delay_is_the_documented_pdd(ims: Capture) -> None:
     # samples/README.md: PDD 208.6 ms by construction.
     line = next(iter(ims.plot.setup_delay().axes[1].get_lines()))
-    assert list(line.get_xdata()) == [pytest.approx(208.6, abs=0.05)]
+    assert list(line.get_xdata()) == [pytest.approx(208.6, abs=0.05)] * 2
 
 
 def test_registration_delay_cdf_per_kind(capture: Capture) -> None:
@@ -126,7 +128,7 @@ def test_registration_delay_cdf_per_kind(capture: Capture) -> None:
     assert sorted(lines) == [f"cdf-{k}" for k in kinds]
     for kind in kinds:
         expected = _ms(regs.loc[regs["kind"] == kind, "delay_ms"])
-        assert [round(x, 6) for x in lines[f"cdf-{kind}"].get_xdata()] == expected
+        assert [round(x, 6) for x in lines[f"cdf-{kind}"].get_xdata()][1:] == expected
 
 
 @pytest.mark.parametrize("bucket", ["1s", "1min"])
