@@ -4,11 +4,13 @@ ladder, an arrow shows its message, tables sort and filter."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -127,6 +129,18 @@ BROWSER_ARGS = [
 ]
 
 
+@pytest.fixture
+def fresh_asyncio() -> Iterator[None]:
+    """Playwright starts its driver with asyncio subprocesses; pyshark (tests of the tshark
+    engine) leaves a child watcher bound to a closed loop in the global policy, so this
+    test gets a policy of its own."""
+    old = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    yield
+    asyncio.set_event_loop_policy(old)
+
+
+@pytest.mark.usefixtures("fresh_asyncio")
 def test_report_in_chromium(tmp_path: Path, ims_html: str) -> None:
     from playwright.sync_api import sync_playwright
 
