@@ -167,6 +167,7 @@ def _stacked_bars(
         ax.bar(x, heights, width=width, bottom=bottom, align="edge", label=_plain(category),
                color=colour(category), gid=f"bars-{category}")
         bottom = [a + b for a, b in zip(bottom, heights, strict=True)]
+    ax.set_ylim(0, max(bottom) * 1.08 + 0.5)  # room above the tallest bar
     locator = dates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
