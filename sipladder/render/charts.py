@@ -355,9 +355,18 @@ def hop_delay_samples(capture: Capture) -> dict[str, dict[str, list[float]]]:
 
 def hop_delay(capture: Capture) -> Figure:
     """Delay each proxy added: passing a request on to the next hop (left) and passing
-    the final response back (right); one row per node, one dot per transaction, a
-    bar at the median."""
+    the final response back (right); one row per node (its host name when the capture
+    names it), one dot per transaction, a bar at the median."""
+    from sipladder.layout import learned_names
+
     samples = hop_delay_samples(capture)
+    # Host names the capture itself ties to an address (top Via sent-by), as on ladders.
+    known = learned_names(capture.records)
+
+    def node_label(node: str) -> str:
+        name = known.get(node.rsplit(":", 1)[0].strip("[]"))
+        return _plain(f"{name} {node}" if name else node)
+
     height = max(3.0, 1.2 + 0.45 * len(samples))
     fig, (forward, back) = _figure(10.0, height, ncols=2)
     fig.suptitle("Delay added per hop (by the node forwarding)")
@@ -381,7 +390,9 @@ def hop_delay(capture: Capture) -> Figure:
                 values[len(values) // 2 - 1] + values[len(values) // 2]
             ) / 2
             ax.plot([middle, middle], [y - 0.3, y + 0.3], color="#c62828", linewidth=2)
-        ax.set_yticks(range(len(names)), [_plain(n) for n in names], fontsize="small")
+        # Node names once, on the left; both panels share the rows.
+        shown = [node_label(n) for n in names] if ax is forward else [""] * len(names)
+        ax.set_yticks(range(len(names)), shown, fontsize="small")
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.grid(True, axis="x", alpha=0.3)
     return fig

@@ -163,8 +163,11 @@ def test_hop_delay_dots_are_the_transactions_forward_and_return(ims: Capture) ->
     later = txs[txs["hop"] > 0]
     fig = ims.plot.hop_delay()
     forward, back = fig.axes
-    names = [t.get_text() for t in forward.get_yticklabels()]
+    labels = [t.get_text() for t in forward.get_yticklabels()]
+    names = [label.split()[-1] for label in labels]
     assert names == sorted(later["client"].unique())
+    # samples/README.md: the P-CSCF pcscf1.tel.com is 5555::a:f:f:e.
+    assert "pcscf1.tel.com [5555::a:f:f:e]:5060" in labels
     assert len(names) >= 3  # the IMS sample goes through P-, I- and S-CSCFs
     for ax, key, column in ((forward, "forward", "forward_ms"), (back, "return", "return_ms")):
         drawn = {c.get_gid(): sorted(round(x, 6) for x in c.get_offsets()[:, 0])
