@@ -127,6 +127,12 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
     return capture
 
 
+def cannot_write(path: str, exc: OSError) -> click.ClickException:
+    """An output file that cannot be written (a directory that does not exist, no
+    permission, a full disk): one line naming the file, status 1, no traceback."""
+    return click.ClickException(terminal_safe(f"cannot write {path}: {exc.strerror or exc}"))
+
+
 class ExitCodeException(click.exceptions.Exit):
     """Leave with a given status, the findings already printed (for ``lint``)."""
 
@@ -547,9 +553,7 @@ def ladder(
     except (MissingExtraError, ValueError) as exc:  # no extra, or too big for a PNG
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        # a directory that does not exist, no permission, a full disk: one line, status 1
-        reason = exc.strerror or str(exc)
-        raise click.ClickException(terminal_safe(f"cannot write {output}: {reason}")) from None
+        raise cannot_write(str(output), exc) from None
     if isinstance(data, bytes):
         sys.stdout.buffer.write(data)
     else:
@@ -617,7 +621,8 @@ def bucket_option(func: F) -> F:
     return click.option(
         "--bucket",
         metavar="LENGTH",
-        help="Also compute every metric per time bucket of this length: 30s, 1min, 1h.",
+        help="Time bucket length: 30s, 1min, 1h (stats: every metric per bucket as well; "
+        "plot: one bar per bucket).",
     )(func)
 
 
@@ -692,7 +697,10 @@ def plot(
         figure = capture.plot.chart(name, bucket)
     except SipLadderError as exc:
         raise click.ClickException(str(exc)) from None
-    save_figure(figure, output, fmt)
+    try:
+        save_figure(figure, output, fmt)
+    except OSError as exc:
+        raise cannot_write(output, exc) from None
 
 
 @cli.command()

@@ -15,12 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = str(ROOT / "samples" / "busy.pcap")
 
 
-@pytest.mark.parametrize("suffix", [".svg", ".txt", ".png"], ids=["svg", "text", "png"])
-def test_ladder_output_in_missing_directory_is_one_line_exit_1(
-    tmp_path: Path, suffix: str
+@pytest.mark.parametrize(
+    ("command", "suffix"),
+    [(["ladder"], ".svg"), (["ladder"], ".txt"), (["ladder"], ".png"), (["plot", "calls"], ".svg")],
+    ids=["ladder-svg", "ladder-text", "ladder-png", "plot-svg"],
+)
+def test_output_in_missing_directory_is_one_line_exit_1(
+    tmp_path: Path, command: list[str], suffix: str
 ) -> None:
-    target = tmp_path / "no-such-dir" / f"ladder{suffix}"
-    result = CliRunner().invoke(cli, ["ladder", SAMPLE, "-o", str(target)])
+    target = tmp_path / "no-such-dir" / f"out{suffix}"
+    result = CliRunner().invoke(cli, [*command, SAMPLE, "-o", str(target)])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr == f"Error: cannot write {target}: No such file or directory\n"
