@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from sipladder import __version__
 from sipladder.capture import Capture, load
 from sipladder.errors import SipLadderError
 from sipladder.model import CallState, DialogState, RegistrationState, TransactionState
@@ -138,7 +139,9 @@ class ExitCodeException(click.exceptions.Exit):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="sipladder")
+# the version is given, not looked up in the installed metadata: a source checkout run
+# with ``python -m sipladder`` has none, and --version must not fail there
+@click.version_option(version=__version__, prog_name="sipladder")
 def cli() -> None:
     """Read packet captures, find every SIP message, correlate them into transactions,
     dialogs, calls and registrations, and show ladders and timing tables.

@@ -56,3 +56,14 @@ def test_every_reading_command_accepts_quiet() -> None:
         result = CliRunner().invoke(cli, [command, SAMPLE, "-q"])
         assert result.exit_code == 0, (command, result.stderr)
         assert result.stderr == "", command
+
+
+def test_version_works_from_a_source_checkout() -> None:
+    # the tests run from the checkout, not an installed package: no metadata to look up
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    version = next(
+        line.split('"')[1] for line in pyproject.splitlines() if line.startswith("version = ")
+    )
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0, result.exception
+    assert result.stdout == f"sipladder, version {version}\n"
