@@ -23,7 +23,10 @@ def _outputs(nb: Any) -> list[list[tuple[str, str]]]:
         shown: list[tuple[str, str]] = []
         for output in cell.outputs:
             if output.output_type == "stream":
-                shown.append((output.name, output.text))
+                # stderr carries one-off notices (a font cache being built, deprecations
+                # of the installed libraries): not part of what the notebook shows.
+                if output.name != "stderr":
+                    shown.append((output.name, output.text))
             elif output.output_type == "error":
                 shown.append(("error", f"{output.ename}: {output.evalue}"))
             else:
