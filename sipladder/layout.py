@@ -200,13 +200,22 @@ class Layout:
 
 
 def duration_text(ns: int) -> str:
-    """``850 µs``, ``12.3 ms``, ``1.234 s``: three significant figures or so."""
+    """``850 µs``, ``12.3 ms``, ``1.234 s``, ``2.5 h``, ``2293.6 d``: three significant
+    figures or so, short enough for the delta column whatever the gap (a capture that
+    was merged or edited can jump years: "+198166587.013 s" broke the text ladder)."""
     if ns < 1_000_000:
         return f"{ns / 1000:.0f} µs"
     if ns < 1_000_000_000:
         ms = ns / 1_000_000
         return f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
-    return f"{ns / 1_000_000_000:.3f} s"
+    seconds = ns / 1_000_000_000
+    if seconds < 100:
+        return f"{seconds:.3f} s"
+    if seconds < 6000:
+        return f"{seconds:.0f} s"
+    if seconds < 100 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 def delta_text(ns: int | None) -> str:

@@ -254,6 +254,10 @@ def test_select_by_aor_without_correlation() -> None:
         (12_345_678, "12.3 ms"),
         (123_456_789, "123 ms"),
         (2_004_000_000, "2.004 s"),
+        (99_999_000_000, "99.999 s"),
+        (754_000_000_000, "754 s"),
+        (9_000_000_000_000, "2.5 h"),
+        (198_166_587_013_000_000, "2293.6 d"),  # PcapPlusPlus sip_reqs.pcap's jump
     ],
 )
 def test_duration_text(ns: int, text: str) -> None:
