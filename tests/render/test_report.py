@@ -196,3 +196,14 @@ def test_report_in_chromium(tmp_path: Path, ims_html: str) -> None:
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_without_matplotlib_the_report_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    html = render_report(Capture.from_messages(call_messages()))
+    assert "pip install &#39;sipladder[plot]&#39;" in html
+    assert "<img" not in html and 'class="ladder"' in html
