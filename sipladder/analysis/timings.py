@@ -21,6 +21,12 @@ from sipladder.model import ResponseSeen, Transaction
 #: (RFC 3261 sections 22.2 and 22.3).
 CHALLENGES = (401, 407)
 
+#: How long after a 401/407 a request (REGISTER or INVITE) still counts as its answer:
+#: 64*T1 (32 s), the time a client transaction lives (RFC 3261 section 17.1.1.2, Timer B).
+#: A UA answers a challenge at once, or after its user typed a password; a request
+#: minutes later is a new attempt.
+CHALLENGE_ANSWER_WINDOW_NS = 64 * 500_000_000
+
 
 # --------------------------------------------------------------------------- one transaction
 

@@ -30,7 +30,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from sipladder.analysis.timings import CHALLENGES, call_timings, to_final
+from sipladder.analysis.timings import (
+    CHALLENGE_ANSWER_WINDOW_NS,
+    CHALLENGES,
+    call_timings,
+    to_final,
+)
 from sipladder.model import Call, CallState, Transaction
 
 
@@ -47,13 +52,21 @@ class CallBuilder:
 
 
 def setup_attempts(transactions: Sequence[Transaction]) -> list[Transaction]:
-    """The first-hop INVITEs of the setup: the initial one and those answering its challenges."""
+    """The first-hop INVITEs of the setup: the initial one and those answering its challenges.
+
+    An INVITE answers a 401/407 only when it leaves within 64*T1 (32 s) of it, the same
+    window registrations use: a caller who retries a minute later made a new attempt,
+    and the minute must not count as post-dial delay."""
     invites = [t for t in transactions if t.method == "INVITE" and t.hop == 0]
     initial = [t for t in invites if t.to_tag is None]
     chain: list[Transaction] = []
     for tx in initial:
-        if chain and chain[-1].final_status not in CHALLENGES:
-            break
+        if chain:
+            previous = chain[-1]
+            if previous.final_status not in CHALLENGES or previous.final_ns is None:
+                break
+            if tx.start_ns - previous.final_ns > CHALLENGE_ANSWER_WINDOW_NS:
+                break
         chain.append(tx)
     return chain
 

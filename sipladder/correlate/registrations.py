@@ -20,7 +20,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sipladder.analysis.timings import CHALLENGES, registration_delay
+from sipladder.analysis.timings import (
+    CHALLENGE_ANSWER_WINDOW_NS,
+    CHALLENGES,
+    registration_delay,
+)
 from sipladder.model import (
     Message,
     NameAddr,
@@ -70,12 +74,6 @@ def granted_expires(response: SipMessage, contacts: Sequence[NameAddr]) -> int |
             if value is not None and value.isdigit():
                 return int(value)
     return response.expires
-
-
-#: How long after a 401/407 a REGISTER still counts as its answer: 64*T1 (32 s), the time a
-#: client transaction lives (RFC 3261 section 17.1.1.2, Timer B). A UA answers a challenge
-#: at once, or after its user typed a password; a REGISTER minutes later is a new attempt.
-CHALLENGE_ANSWER_WINDOW_NS = 64 * 500_000_000
 
 
 def _answers_challenge(previous: Transaction, tx: Transaction) -> bool:

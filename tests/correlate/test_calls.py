@@ -144,6 +144,26 @@ def test_challenge_not_answered_is_a_rejection() -> None:
     assert ms(call.pdd_ns) == 10 and not call.challenged
 
 
+@pytest.mark.parametrize(
+    ("retry_after_ms", "challenged", "pdd_ms"),
+    [(31_990, True, 32_200), (32_010, False, 10)],
+    ids=["within-64T1", "after-64T1"],
+)
+def test_challenge_answer_window(retry_after_ms: float, challenged: bool, pdd_ms: float) -> None:
+    """The INVITE with credentials answers the 407 (at 10 ms) only within 64*T1 = 32 s;
+    a retry later is a new attempt and its wait is not post-dial delay (sngrep's
+    aaa.pcap has a 51 s retry that otherwise reads as a 51 s PDD)."""
+    f = Flow()
+    inv1 = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.response(407, 10, inv1, to_tag="p")
+    f.request("ACK", 11, A, B, branch="z9hG4bK1", to_tag="p", cseq_method="ACK")
+    inv2 = f.request("INVITE", 10 + retry_after_ms, A, B, branch="z9hG4bK2", cseq=2)
+    f.response(180, 10 + retry_after_ms + 200, inv2, to_tag="b")
+    (call,) = f.correlation.calls
+    assert call.challenged is challenged
+    assert ms(call.pdd_ns) == pytest.approx(pdd_ms)
+
+
 def test_one_call_per_call_id_and_no_call_without_invite() -> None:
     f = Flow()
     f.request("INVITE", 0, A, B, branch="z9hG4bK1", call_id="c1")
