@@ -111,6 +111,16 @@ class Payload:
 # --------------------------------------------------------------------------- SIP level
 
 
+def _param(params: tuple[tuple[str, str | None], ...], name: str) -> str | None:
+    """The value of a header parameter (names are stored lower-cased; RFC 3261 section
+    7.3.1: parameter names are case-insensitive); None when absent or valueless."""
+    name = name.lower()
+    for key, value in params:
+        if key == name:
+            return value
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     """Something wrong with one SIP message. Data, not an exception."""
@@ -135,11 +145,7 @@ class NameAddr:
     params: tuple[tuple[str, str | None], ...] = ()  #: header parameters, names lower-cased
 
     def param(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.params:
-            if key == name:
-                return value
-        return None
+        return _param(self.params, name)
 
     @property
     def tag(self) -> str | None:
@@ -157,11 +163,7 @@ class Via:
     params: tuple[tuple[str, str | None], ...] = ()
 
     def param(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.params:
-            if key == name:
-                return value
-        return None
+        return _param(self.params, name)
 
     @property
     def branch(self) -> str | None:
