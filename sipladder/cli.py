@@ -173,49 +173,56 @@ def messages(captures: tuple[str, ...], fmt: str, quiet: bool) -> None:
 # --------------------------------------------------------------------------- correlation commands
 
 
-def parse_time(text: str) -> int:
-    """A time for --since/--until: epoch seconds (``1700000000.25``) or ISO 8601
-    (``2026-11-24T10:00:00``, UTC unless an offset is given). Returns integer ns."""
-    from datetime import UTC, datetime
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return int(Decimal(text) * 1_000_000_000)
-    except InvalidOperation:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither epoch seconds nor an ISO 8601 time"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    whole = int(moment.replace(microsecond=0).timestamp())
-    return whole * 1_000_000_000 + moment.microsecond * 1000
+#: The one help text for the forms --since/--until take (on every command that has them);
+#: the parser is sipladder.layout.parse_time, shared with Capture.ladder.
+TIME_FORMS = (
+    "ISO 8601 (UTC unless an offset is given), epoch seconds, HH:MM:SS[.fff] (UTC, on the "
+    "day of the capture's first message), or +SECONDS after the first message"
+)
 
 
 class TimeParam(click.ParamType):
+    """A --since/--until value: checked when the command line is read (a typo is a usage
+    error before any capture is loaded), resolved to ns by :func:`resolve_time` once the
+    capture's first message is known (``+SECONDS`` and ``HH:MM:SS`` need it)."""
+
     name = "TIME"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from sipladder.layout import parse_time
+
+        text = str(value).strip()
         try:
-            return parse_time(str(value))
-        except click.BadParameter as exc:
-            self.fail(exc.message, param, ctx)
+            parse_time(text, first_ns=0)  # syntax only: any first message will do
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return text
+
+
+def resolve_time(text: str | None, capture: Capture, param_hint: str) -> int | None:
+    """A --since/--until value as integer ns since the epoch, relative forms counted from
+    the capture's first message (as ``ladder`` does); None when the option was not given."""
+    from sipladder.layout import parse_time
+
+    if text is None:
+        return None
+    first = capture.records[0].ts_ns if len(capture) else None
+    try:
+        return parse_time(text, first)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
 
 
 def window_options(func: F) -> F:
-    """``--since`` and ``--until``: keep rows whose start lies in the window (inclusive)."""
+    """``--since`` and ``--until`` (TIME_FORMS); the table commands keep rows whose start
+    lies in the window (inclusive), ``ladder`` keeps the messages sent in it."""
     func = click.option(
         "--until", type=TimeParam(), default=None,
-        help="Only rows that start at or before this time (epoch seconds or ISO 8601, UTC).",
+        help="End of the time window, inclusive (same forms as --since).",
     )(func)
     return click.option(
         "--since", type=TimeParam(), default=None,
-        help="Only rows that start at or after this time (epoch seconds or ISO 8601, UTC).",
+        help=f"Start of the time window, inclusive: {TIME_FORMS}.",
     )(func)
 
 
@@ -287,8 +294,8 @@ def calls(
     fmt: str,
     call_ids: tuple[str, ...],
     states: tuple[str, ...],
-    since: int | None,
-    until: int | None,
+    since: str | None,
+    until: str | None,
     quiet: bool,
 ) -> None:
     """One row per call (Call-ID with an INVITE): outcome, post-dial delay, answer and
@@ -300,7 +307,9 @@ def calls(
     """
     capture = open_capture(captures, quiet)
     rows = filter_rows(
-        capture.call_rows(), call_ids=call_ids, states=states, since=since, until=until
+        capture.call_rows(), call_ids=call_ids, states=states,
+        since=resolve_time(since, capture, "--since"),
+        until=resolve_time(until, capture, "--until"),
     )
     write_rows(CALLS, rows, fmt, sys.stdout)
 
@@ -319,8 +328,8 @@ def registrations(
     aors: tuple[str, ...],
     call_ids: tuple[str, ...],
     states: tuple[str, ...],
-    since: int | None,
-    until: int | None,
+    since: str | None,
+    until: str | None,
     quiet: bool,
 ) -> None:
     """One row per registration attempt (one AOR and contact, across 401/407 challenges
@@ -333,7 +342,9 @@ def registrations(
     capture = open_capture(captures, quiet)
     rows = filter_rows(
         capture.registration_rows(),
-        aors=aors, call_ids=call_ids, states=states, since=since, until=until,
+        aors=aors, call_ids=call_ids, states=states,
+        since=resolve_time(since, capture, "--since"),
+        until=resolve_time(until, capture, "--until"),
     )
     write_rows(REGISTRATIONS, rows, fmt, sys.stdout)
 
@@ -352,8 +363,8 @@ def transactions(
     call_ids: tuple[str, ...],
     methods: tuple[str, ...],
     states: tuple[str, ...],
-    since: int | None,
-    until: int | None,
+    since: str | None,
+    until: str | None,
     quiet: bool,
 ) -> None:
     """One row per transaction and hop (RFC 3261 section 17): its times on that hop, its
@@ -366,7 +377,9 @@ def transactions(
     capture = open_capture(captures, quiet)
     rows = filter_rows(
         capture.transaction_rows(),
-        call_ids=call_ids, methods=methods, states=states, since=since, until=until,
+        call_ids=call_ids, methods=methods, states=states,
+        since=resolve_time(since, capture, "--since"),
+        until=resolve_time(until, capture, "--until"),
     )
     write_rows(TRANSACTIONS, rows, fmt, sys.stdout)
 
@@ -385,8 +398,8 @@ def dialogs(
     call_ids: tuple[str, ...],
     methods: tuple[str, ...],
     states: tuple[str, ...],
-    since: int | None,
-    until: int | None,
+    since: str | None,
+    until: str | None,
     quiet: bool,
 ) -> None:
     """One row per dialog (RFC 3261 section 12: Call-ID and both tags): forked calls have
@@ -399,7 +412,9 @@ def dialogs(
     capture = open_capture(captures, quiet)
     rows = filter_rows(
         capture.dialog_rows(),
-        call_ids=call_ids, methods=methods, states=states, since=since, until=until,
+        call_ids=call_ids, methods=methods, states=states,
+        since=resolve_time(since, capture, "--since"),
+        until=resolve_time(until, capture, "--until"),
     )
     write_rows(DIALOGS, rows, fmt, sys.stdout)
 
@@ -479,12 +494,7 @@ def _alias(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 )
 @click.option("--call-id", default=None, help="Only the messages of this Call-ID.")
 @click.option("--aor", default=None, help="Only this address of record's registration messages.")
-@click.option(
-    "--since", default=None,
-    help="Start of the time window: ISO 8601, HH:MM:SS[.fff] (UTC, on the capture's first "
-    "day), epoch seconds, or +SECONDS after the first message.",
-)
-@click.option("--until", default=None, help="End of the time window (same forms as --since).")
+@window_options
 @click.option(
     "--max-messages", type=click.IntRange(min=1), default=None,
     help="Draw at most N messages (a note on the ladder says how many were cut).",
@@ -546,8 +556,20 @@ def ladder(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    if not len(result) and not quiet:
-        click.echo("sipladder: no SIP message in the chosen scope", err=True)
+    if not len(result):
+        chosen_scope = [
+            f"{option} {value}"
+            for option, value in (
+                ("--call-id", call_id), ("--aor", aor), ("--since", since), ("--until", until)
+            )
+            if value is not None
+        ]
+        if chosen_scope:  # a selection that matched nothing is a mistake: say so, status 1
+            raise click.ClickException(
+                terminal_safe(f"no SIP message matches {' '.join(chosen_scope)}")
+            )
+        if not quiet:  # a capture without SIP is not the user's mistake: still draw it
+            click.echo("sipladder: no SIP message in the capture", err=True)
     try:
         if output is not None:
             result.save(output, chosen, width=width)
@@ -576,7 +598,7 @@ def ladder(
 )
 @click.option(
     "--ignore", "ignored", multiple=True, metavar="CODE",
-    help="Do not report this code (repeatable).",
+    help="Do not report this code (repeatable; an unknown code is warned about).",
 )
 @quiet_option
 def lint(
@@ -591,9 +613,18 @@ def lint(
 
         sipladder lint samples/seed-listings.pcap --severity warning
     """
-    from sipladder.analysis.lint import at_least, finding_row
+    from sipladder.analysis.lint import at_least, finding_row, known_codes
     from sipladder.model import Severity
     from sipladder.rows import LINT
+    from sipladder.sip.anomalies import closest
+
+    codes = known_codes()
+    for code in dict.fromkeys(ignored):
+        if code not in codes:  # a warning, not an error: ignoring a code never seen is harmless
+            near = closest(code, codes)
+            hint = f": did you mean {near}?" if near is not None else ""
+            warning = f"sipladder: --ignore {code} is not a known code{hint}"
+            click.echo(terminal_safe(warning), err=True)
 
     # capture problems are findings here: they are not printed on stderr as well, so -q
     # (accepted like on every other command) changes nothing

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 import sipladder.cli as cli_module
 from sipladder.capture import Capture
-from sipladder.cli import cli, parse_time
+from sipladder.cli import TIME_FORMS, cli
+from sipladder.layout import parse_time
 from sipladder.model import Message
 from tests.correlate.sipflow import T0, Flow
 from tests.correlate.test_calls import basic_call
@@ -192,7 +193,48 @@ def test_dataframes_match_json(run) -> None:  # type: ignore[no-untyped-def]
     ids=["epoch-fraction", "epoch", "iso-utc", "iso-offset"],
 )
 def test_parse_time(text: str, ns: int) -> None:
+    # the table commands and ladder share sipladder.layout.parse_time
     assert parse_time(text) == ns
+
+
+@pytest.mark.parametrize("command", ["calls", "registrations", "transactions", "dialogs"])
+def test_every_table_command_takes_the_ladder_time_forms(  # type: ignore[no-untyped-def]
+    run, command: str
+) -> None:
+    assert merged()[0].ts_ns == T0  # relative forms count from the first message
+    assert T0 == 1_700_000_000 * 10**9  # 2023-11-14T22:13:20 UTC
+
+    def rows(*args: str) -> list[dict[str, object]]:
+        return json.loads(run(command, "x.pcap", "--format", "json", *args))  # type: ignore[no-any-return]
+
+    everything = rows()
+    after, before = rows("--since", "+15"), rows("--until", "+15")
+    assert after == rows("--since", "1700000015") == rows("--since", "22:13:35")
+    assert before == rows("--until", "1700000015") == rows("--until", "22:13:35.000")
+    # nothing starts at exactly +15 s: the two windows split the rows between them
+    assert len(after) + len(before) == len(everything) > 0
+    assert rows("--since", "+10.5", "--until", "22:13:39") == rows(
+        "--since", "2023-11-14T22:13:30.5", "--until", "1700000019"
+    )
+
+
+def test_relative_time_forms_pick_the_right_calls(run) -> None:  # type: ignore[no-untyped-def]
+    def ids(*args: str) -> list[str]:
+        return [r["call_id"] for r in json.loads(run("calls", "x.pcap", "--format", "json", *args))]
+
+    assert ids("--since", "+15") == ["basic", "busy"]
+    assert ids("--until", "+15") == ["hops"]
+    assert ids("--since", "22:13:45") == ["busy"]
+    assert ids("--since", "+19.5", "--until", "+20.5") == ["basic"]
+
+
+@pytest.mark.parametrize(
+    "command", ["calls", "registrations", "transactions", "dialogs", "ladder"]
+)
+def test_time_forms_documented_once_in_every_help(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"], terminal_width=2000)
+    assert " ".join(TIME_FORMS.split()) in " ".join(result.output.split())
+    assert "+SECONDS" in TIME_FORMS and "HH:MM:SS" in TIME_FORMS
 
 
 def test_bad_time_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]

@@ -186,8 +186,26 @@ def test_scope_options() -> None:
     assert "cut: first 5 of 67 messages shown (62 more not drawn; raise --max-messages)" in out
     _, out, _ = run("ladder", SAMPLE, "--since", "+2.5", "--until", "+2.6", "--width", "200")
     assert "time window 2024-10-09 07:41:13.500 to 2024-10-09 07:41:13.600 UTC" in out
-    _, out, err = run("ladder", SAMPLE, "--call-id", "nope")
-    assert "no SIP message in the chosen scope" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--call-id", "nope"), "--call-id nope"),
+        (("--aor", "sip:nobody@nowhere"), "--aor sip:nobody@nowhere"),
+        (("--since", "+1000"), "--since +1000"),
+        (("--call-id", "nope", "--until", "+2"), "--call-id nope --until +2"),
+    ],
+    ids=["call-id", "aor", "window", "call-id-and-window"],
+)
+def test_selection_matching_nothing_is_an_error(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    out = tmp_path / "empty.svg"
+    code, stdout, err = run("ladder", SAMPLE, *args, "-o", str(out))
+    assert code == 1 and stdout == ""
+    assert err == f"Error: no SIP message matches {said}\n"
+    assert not out.exists()
 
 
 def test_group_host_merges_ports() -> None:

@@ -157,6 +157,27 @@ CHECKS: dict[str, tuple[Severity, Scope, str]] = {
     ),
 }
 
+#: The capture-level codes (:class:`~sipladder.model.Diagnostic`) the readers, decoders
+#: and engines report, as README's "Capture diagnostics" table lists them (a test keeps
+#: the two equal). Together with CHECKS and the parser's anomaly codes: every code lint
+#: can report, so ``--ignore`` can tell a typo (:func:`known_codes`).
+CAPTURE_CODES: tuple[str, ...] = (
+    "capture-truncated", "capture-corrupt", "capture-unreadable", "bad-packet-block",
+    "timestamps-backwards", "unknown-linktype", "malformed-packet", "frame-cut",
+    "fragments-incomplete", "fragments-expired", "fragments-evicted", "fragments-too-large",
+    "fragments-overlap", "frame-empty", "snaplen-exceeded", "sip-truncated", "sip-too-long",
+    "sip-unparsable", "tcp-gap", "tcp-incomplete-message", "tcp-too-many-streams",
+    "tcp-memory-limit", "tcp-truncated", "tls-unreadable", "sctp-truncated",
+    "sctp-incomplete-message", "tshark-unreadable",
+)  # fmt: skip
+
+
+def known_codes() -> tuple[str, ...]:
+    """Every code a finding can have: capture diagnostics, parser anomalies, lint checks."""
+    from sipladder.sip.anomalies import ANOMALIES
+
+    return tuple(dict.fromkeys([*CAPTURE_CODES, *ANOMALIES, *CHECKS]))
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sipladder.analysis.lint import CHECKS, Finding, Scope, lint
+from sipladder.analysis.lint import CAPTURE_CODES, CHECKS, Finding, Scope, known_codes, lint
 from sipladder.capture import Capture
 from sipladder.cli import cli
 from sipladder.correlate import correlate
@@ -441,3 +441,45 @@ def test_every_check_code_is_in_the_readme() -> None:
     section = readme.split("### `sipladder lint", 1)[1].split("\n## ", 1)[0]
     for code in [*CHECKS, "via-branch-no-cookie"]:
         assert f"| `{code}` |" in section, code
+
+
+def test_capture_codes_are_the_readme_diagnostics_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("**Capture diagnostics.**", 1)[1].split("\n### ", 1)[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(documented) == sorted(CAPTURE_CODES)
+
+
+def test_known_codes_are_checks_anomalies_and_diagnostics() -> None:
+    from sipladder.sip.anomalies import ANOMALIES
+
+    codes = set(known_codes())
+    assert set(CHECKS) | set(ANOMALIES) | set(CAPTURE_CODES) == codes
+    assert {"rack-mismatch", "via-branch-no-cookie", "tcp-gap"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("code", "warning"),
+    [
+        ("via-brnch-no-cookie", "--ignore via-brnch-no-cookie is not a known code: "
+         "did you mean via-branch-no-cookie?"),
+        ("tcp-gapp", "--ignore tcp-gapp is not a known code: did you mean tcp-gap?"),
+        ("NOSUCHCODE", "--ignore NOSUCHCODE is not a known code"),
+    ],
+    ids=["check-typo", "diagnostic-typo", "no-suggestion"],
+)
+def test_cli_unknown_ignore_code_warns_once_and_runs_on(code: str, warning: str) -> None:
+    result = CliRunner().invoke(cli, ["lint", str(IMS), "--ignore", code, "--ignore", code])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"sipladder: {warning}\n"
+    assert result.stdout.startswith("0 findings")
+
+
+def test_cli_known_ignore_codes_do_not_warn() -> None:
+    args = ["lint", str(SEED)]
+    for code in ("method-misspelled", "response-cseq-mismatch", "capture-truncated"):
+        args += ["--ignore", code]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and result.stderr == ""
+    for code in ("method-misspelled", "response-cseq-mismatch"):
+        assert code not in result.stdout
