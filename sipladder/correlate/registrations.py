@@ -6,7 +6,10 @@ URI, RFC 3261 section 10.2) and one set of Contact URIs. A REGISTER answered by 
 401 or 407 challenge continues into the next REGISTER of the same AOR and contact sent
 within 32 s (64*T1) of the challenge with the same Call-ID, or with a new Call-ID, CSeq
 and From tag when it carries credentials (as in the seed article's IMS flow); any other
-final response ends the attempt.
+final response ends the attempt. Contacts are compared as a registrar compares bindings
+(RFC 3261 section 10.3 step 7, by the URI rules of section 19.1.4, see
+:func:`same_binding`): a retry whose Contact only gained or lost a parameter such as
+``;line=`` is the same contact. An attempt shows the Contact of its last REGISTER.
 
 The kind of an attempt: ``deregistration`` when every contact asks for expires 0
 (Contact parameter, else the Expires header; RFC 3261 section 10.2.2), ``query`` when
@@ -46,6 +49,68 @@ def _uri_key(uri: str) -> str:
     return uri
 
 
+# RFC 3261 section 19.1.1: sip:user:password@host:port;uri-parameters?headers
+_SIP_URI = re.compile(
+    r"(?P<scheme>sips?):(?:(?P<user>[^@]*)@)?"
+    r"(?P<host>\[[^\]]*\]|[^:;?]*)(?::(?P<port>[0-9]*))?"
+    r"(?P<params>;[^?]*)?(?:\?.*)?\Z",
+    re.IGNORECASE | re.DOTALL,
+)
+
+#: Section 19.1.4: "A user, ttl, or method uri-parameter appearing in only one URI never
+#: matches ... A URI that includes an maddr parameter will not match a URI that contains
+#: no maddr parameter." Any other parameter found in only one of the URIs is ignored.
+_MUST_BOTH = frozenset({"user", "ttl", "method", "maddr"})
+
+_BindingKey = tuple[str, str | None, str, str | None, dict[str, str | None]] | str
+
+
+def _binding_key(uri: str) -> _BindingKey:
+    """The parts of a Contact URI section 19.1.4 compares: scheme, userinfo (case-sensitive),
+    host and port (an absent port is not 5060), parameters (names and values case-folded).
+    Headers (``?...``) and %-escapes are not compared (a subset: a UA does not register a
+    contact with headers). Other schemes (tel, urn, ``*``) compare as written."""
+    text = _uri_key(uri)
+    m = _SIP_URI.match(text)
+    if m is None:
+        return text
+    params: dict[str, str | None] = {}
+    for item in (m["params"] or "").split(";"):
+        if item:
+            name, eq, value = item.partition("=")
+            params[name.strip().lower()] = value.strip().lower() if eq else None
+    return (m["scheme"].lower(), m["user"], m["host"].lower(), m["port"] or None, params)
+
+
+def same_binding(a: str, b: str) -> bool:
+    """Whether two Contact URIs name the same binding (RFC 3261 section 10.3 step 7, which
+    compares by section 19.1.4): same scheme, user, host and port; a parameter present in
+    both URIs must have the same value; one present in only one of them is ignored unless it
+    is ``user``, ``ttl``, ``method`` or ``maddr``."""
+    ka, kb = _binding_key(a), _binding_key(b)
+    if isinstance(ka, str) or isinstance(kb, str):
+        return ka == kb
+    if ka[:4] != kb[:4]:
+        return False
+    pa, pb = ka[4], kb[4]
+    for name in pa.keys() | pb.keys():
+        if name in pa and name in pb:
+            if pa[name] != pb[name]:
+                return False
+        elif name in _MUST_BOTH:
+            return False
+    return True
+
+
+def same_contacts(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two Contact lists bind the same: every URI of each has its binding in the other."""
+    if not a or not b:
+        return not a and not b
+    return all(any(same_binding(x, y) for y in b) for x in a) and all(
+        any(same_binding(y, x) for x in a) for y in b
+    )
+
+
 def contact_text(contacts: Sequence[NameAddr]) -> str | None:
     if not contacts:
         return None
@@ -67,9 +132,9 @@ def requested_expires(sip: SipMessage) -> list[int | None]:
 def granted_expires(response: SipMessage, contacts: Sequence[NameAddr]) -> int | None:
     """RFC 3261 section 10.3 step 8: the 2xx lists every binding with its expires; take the
     one of the registered contact, else the response's Expires header."""
-    wanted = {_uri_key(c.uri) for c in contacts}
+    wanted = [c.uri for c in contacts]
     for contact in response.contacts:
-        if _uri_key(contact.uri) in wanted:
+        if any(same_binding(contact.uri, uri) for uri in wanted):
             value = contact.param("expires")
             if value is not None and value.isdigit():
                 return int(value)
@@ -97,7 +162,8 @@ def has_credentials(sip: SipMessage) -> bool:
 @dataclass(slots=True)
 class _Attempt:
     aor: str
-    contact: str | None
+    contact: str | None  #: of the last REGISTER
+    uris: list[str]  #: its Contact URIs
     txs: list[Transaction] = field(default_factory=list)
 
 
@@ -109,16 +175,21 @@ def build_registrations(
     """``transactions``: all, in order; ``group_members(group)``: every transaction id of a
     request group (all hops); ``message(index)``: the message with that index."""
     attempts: list[_Attempt] = []
-    recent: dict[tuple[str, str | None], list[_Attempt]] = {}
+    recent: dict[str, list[_Attempt]] = {}
     for tx in transactions:
         if tx.method != "REGISTER" or tx.hop != 0:
             continue
         request = message(tx.request).sip
         aor = _uri_key(tx.to_uri or "")
         contact = contact_text(request.contacts)
-        key = (aor, contact)
-        same_key = recent.setdefault(key, [])
-        waiting = [a for a in same_key if _answers_challenge(a.txs[-1], tx)]
+        uris = [c.uri for c in request.contacts]
+        same_aor = recent.setdefault(aor, [])
+        # Section 10.3 step 7: the retry may add or drop a Contact parameter (aaa.pcap's
+        # deregistration gains ";line=" in its answer to the 401) and still be the same.
+        waiting = [
+            a for a in same_aor
+            if _answers_challenge(a.txs[-1], tx) and same_contacts(a.uris, uris)
+        ]
         # The answer to a challenge keeps the Call-ID (RFC 3261 sections 10.2 and 22.2) ...
         current = next((a for a in reversed(waiting) if a.txs[-1].call_id == tx.call_id), None)
         if current is None and waiting and has_credentials(request):
@@ -127,25 +198,27 @@ def build_registrations(
             current = waiting[-1]
         if current is not None:
             current.txs.append(tx)  # the challenge round trip goes on
+            current.contact, current.uris = contact, uris
         else:
-            current = _Attempt(aor, contact)
+            current = _Attempt(aor, contact, uris)
             current.txs.append(tx)
             attempts.append(current)
-            same_key.append(current)
-            del same_key[:-8]  # only the last few can still be waiting for an answer
+            same_aor.append(current)
+            del same_aor[:-32]  # only the last few (of all its contacts) can still be waiting
 
-    registered: set[tuple[str, str | None]] = set()
+    # The contacts of each AOR registered with success so far, compared as bindings.
+    registered: dict[str, list[list[str]]] = {}
     result: list[Registration] = []
     for attempt in attempts:
         first, last = attempt.txs[0], attempt.txs[-1]
         request = message(last.request).sip
         asked = requested_expires(request)
-        key = (attempt.aor, attempt.contact)
+        bound = registered.setdefault(attempt.aor, [])
         if attempt.contact is None:
             kind = RegistrationKind.QUERY
         elif asked and all(value == 0 for value in asked):
             kind = RegistrationKind.DEREGISTRATION
-        elif key in registered:
+        elif any(same_contacts(uris, attempt.uris) for uris in bound):
             kind = RegistrationKind.REFRESH
         else:
             kind = RegistrationKind.INITIAL
@@ -160,11 +233,11 @@ def build_registrations(
                 expires = granted
             if kind is RegistrationKind.DEREGISTRATION:
                 state = RegistrationState.DEREGISTERED
-                registered.discard(key)
+                bound[:] = [u for u in bound if not same_contacts(u, attempt.uris)]
             else:
                 state = RegistrationState.REGISTERED
-                if kind is not RegistrationKind.QUERY:
-                    registered.add(key)
+                if kind is RegistrationKind.INITIAL:
+                    bound.append(attempt.uris)
         else:
             state = RegistrationState.FAILED
         members = [m for tx in attempt.txs for m in group_members(tx.request_group)]

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import sipladder
+from sipladder.correlate.registrations import same_binding
 from sipladder.model import RegistrationKind as K
 from sipladder.model import RegistrationState as St
 from tests.correlate.sipflow import Flow, ms, name_addr
@@ -175,3 +182,98 @@ def test_new_call_id_without_credentials_after_a_challenge_is_a_new_attempt() ->
     f.response(200, 30, r, to_tag="s")
     failed, ok = f.correlation.registrations
     assert failed.final_status == 401 and not ok.challenged
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("sip:tom@10.0.0.1:5060", "sip:tom@10.0.0.1:5060;line=abc", True),
+        ("sip:tom@10.0.0.1;line=abc", "sip:tom@10.0.0.1;transport=udp", True),
+        ("SIP:tom@HOST.example;Line=ABC", "sip:tom@host.example;line=abc", True),
+        ("sip:tom@10.0.0.1", "sip:tom@10.0.0.1:5060", False),  # absent port is not 5060
+        ("sip:tom@10.0.0.1:5060", "sip:tom@10.0.0.1:5070", False),
+        ("sip:Tom@10.0.0.1", "sip:tom@10.0.0.1", False),  # userinfo is case-sensitive
+        ("sip:tom@10.0.0.1", "sips:tom@10.0.0.1", False),
+        ("sip:tom@10.0.0.1;line=a", "sip:tom@10.0.0.1;line=b", False),  # in both: must match
+        ("sip:tom@10.0.0.1", "sip:tom@10.0.0.1;maddr=239.1.1.1", False),
+        ("sip:tom@10.0.0.1", "sip:tom@10.0.0.1;user=phone", False),
+        ("sip:[4444::2:3:4:5]", "sip:[4444::2:3:4:5];ob", True),
+        ("tel:+4512345678", "tel:+4512345678", True),
+        ("*", "sip:tom@10.0.0.1", False),
+    ],
+    ids=[
+        "gained-param", "different-params-each", "case-insensitive-host-and-params",
+        "absent-port-vs-5060", "port", "user-case", "scheme", "param-value", "maddr-only-one",
+        "user-param-only-one", "ipv6-gained-flag", "tel-as-written", "star",
+    ],
+)
+def test_same_binding(a: str, b: str, same: bool) -> None:
+    assert same_binding(a, b) is same
+    assert same_binding(b, a) is same
+
+
+def test_challenge_retry_whose_contact_gained_a_parameter_is_the_same_attempt() -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a", contacts=(name_addr("sip:tom@10.0.0.1:5060"),))
+    f.response(401, 10, r, to_tag="s")
+    line = (name_addr("sip:tom@10.0.0.1:5060;line=abc"),)
+    r = register(f, 20, "z9hG4bK2", "c1", 2, "a", contacts=line)
+    f.response(200, 30, r, to_tag="s", contacts=(name_addr(line[0].uri, expires="300"),))
+    (reg,) = f.correlation.registrations
+    assert reg.state is St.REGISTERED and reg.challenged and ms(reg.delay_ns) == 30
+    assert reg.contact == "sip:tom@10.0.0.1:5060;line=abc"  # the last REGISTER's
+    assert reg.expires == 300
+    # A refresh that drops the parameter again refreshes the same binding.
+    r = register(f, 1000, "z9hG4bK3", "c1", 3, "a", contacts=(name_addr("sip:tom@10.0.0.1:5060"),))
+    f.response(200, 1010, r, to_tag="s")
+    first, refresh = f.correlation.registrations
+    assert refresh.kind is K.REFRESH and not refresh.challenged
+
+
+@pytest.mark.parametrize(
+    "retry_contact",
+    ["sip:tom@10.0.0.1:5070", "sip:tom@10.0.0.1", "sip:tom@10.0.0.1:5060;maddr=10.0.0.9"],
+    ids=["other-port", "port-dropped", "maddr-added"],
+)
+def test_challenge_retry_with_another_binding_is_a_new_attempt(retry_contact: str) -> None:
+    f = Flow()
+    r = register(f, 0, "z9hG4bK1", "c1", 1, "a", contacts=(name_addr("sip:tom@10.0.0.1:5060"),))
+    f.response(401, 10, r, to_tag="s")
+    r = register(f, 20, "z9hG4bK2", "c1", 2, "a", contacts=(name_addr(retry_contact),))
+    f.response(200, 30, r, to_tag="s")
+    failed, ok = f.correlation.registrations
+    assert failed.state is St.FAILED and failed.final_status == 401
+    assert ok.state is St.REGISTERED and ok.contact == retry_contact and not ok.challenged
+
+
+AAA = Path(__file__).resolve().parents[1] / "data" / "sngrep" / "aaa.pcap"
+
+
+def test_aaa_deregistration_retry_with_line_parameter_is_one_attempt() -> None:
+    # tshark -r aaa.pcap -Y 'frame.number>=415 && frame.number<=440 && sip' -T fields
+    #   -e frame.number -e sip.Method -e sip.Status-Code -e sip.contact.uri -e sip.CSeq:
+    # 421 REGISTER  sip:voi18062@192.168.1.2:5060                       76 REGISTER
+    # 422 401                                                          76 REGISTER
+    # 430 REGISTER  sip:voi18062@192.168.1.2:5060;line=aca6b97ca3f5e51a 77 REGISTER
+    # 432 401                                                          77 REGISTER
+    # (one Call-ID, 430 sent 17.4 s after the 401; both REGISTERs ask for expires 0).
+    frames = " || ".join(f"frame.number == {n}" for n in (421, 422, 430, 432))
+    out = subprocess.run(
+        ["tshark", "-r", str(AAA), "-Y", frames,
+         "-T", "fields", "-e", "frame.number", "-e", "sip.contact.uri", "-e", "sip.Status-Code"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split("\n")
+    assert [line.split("\t") for line in out if line] == [
+        ["421", "sip:voi18062@192.168.1.2:5060", ""],
+        ["422", "", "401"],
+        ["430", "sip:voi18062@192.168.1.2:5060;line=aca6b97ca3f5e51a", ""],
+        ["432", "", "401"],
+    ]
+    capture = sipladder.load(str(AAA))
+    frame = {m.index: m.frame for m in capture.records}
+    (dereg,) = [
+        r for r in capture.correlation.registrations if r.kind is K.DEREGISTRATION
+    ]
+    assert [frame[i] for i in dereg.messages] == [421, 422, 430, 432]
+    assert dereg.state is St.FAILED and dereg.final_status == 401 and dereg.challenged
+    assert dereg.contact == "sip:voi18062@192.168.1.2:5060;line=aca6b97ca3f5e51a"
