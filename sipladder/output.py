@@ -164,9 +164,54 @@ def header_lines(name: str, content_width: int) -> list[str]:
     return lines
 
 
+#: Per table, the terminal columns given up first when even shortened text columns do not
+#: fit, least useful first (JSON and CSV keep them all). A name ending in ``?`` goes only
+#: when none of its cells says anything (all empty or ``-``).
+DROP_ORDER: dict[str, tuple[str, ...]] = {
+    "messages": ("transaction", "anomalies?", "reason", "retransmission", "cseq", "call_id"),
+    "transactions": (
+        "retransmissions",
+        "hop",
+        "return_ms",
+        "forward_ms",
+        "provisional_ms",
+        "state",
+    ),
+    "calls": ("release_ms", "answer_ms", "state", "start"),
+    "registrations": ("challenged", "expires", "kind", "contact"),
+    "dialogs": ("from_tag", "to_tag", "messages", "early_ms", "confirmed_s"),
+    "lint": ("scope", "file"),
+    "metrics": ("numerator", "samples", "p95_ms", "median_ms", "group"),
+}
+
+_NUMERIC = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
+_GAP = 2
+
+
+def _fit_widths(
+    kinds: Sequence[ColumnKind], content: Sequence[int], headers: Sequence[list[str]], width: int
+) -> tuple[list[int], bool]:
+    """Column widths, text columns shortened toward ``width``; and whether they fit."""
+    widths = [max(content[i], *(len(h) for h in headers[i])) for i in range(len(kinds))]
+    # Times and numbers are never cut (a cut number lies); text columns give way, the
+    # widest first, down to 8 characters or their header.
+    shrinkable = [i for i, k in enumerate(kinds) if k in (ColumnKind.STR, ColumnKind.LIST)]
+    while shrinkable and sum(widths) + _GAP * (len(widths) - 1) > width:
+        i = max(shrinkable, key=lambda k: widths[k])
+        if widths[i] <= max(8, *(len(h) for h in headers[i])):
+            break
+        widths[i] -= 1
+    return widths, sum(widths) + _GAP * (len(widths) - 1) <= width
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
 def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str:
     """An aligned text table that fits ``width`` columns: long names wrap at underscores,
-    then the widest text cells are shortened (never times or numbers)."""
+    then the widest text cells are shortened (never times or numbers), then the columns
+    of :data:`DROP_ORDER` are left out (a last line names them); no line is wider."""
     width = width or shutil.get_terminal_size((120, 24)).columns
     columns = [c for c in table.columns if c.in_table]
     cells = [
@@ -180,24 +225,34 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
     headers = [
         header_lines(SHORT_HEADERS.get(c.name, c.name), content[i]) for i, c in enumerate(columns)
     ]
-    widths = [max(content[i], *(len(h) for h in headers[i])) for i in range(len(columns))]
-    gap = 2
-    numeric = {ColumnKind.INT, ColumnKind.FLOAT, ColumnKind.DURATION_MS, ColumnKind.DURATION_S}
-    # Times and numbers are never cut (a cut number lies); text columns give way, the
-    # widest first, down to 8 characters or their header.
-    shrinkable = [i for i, c in enumerate(columns) if c.kind in (ColumnKind.STR, ColumnKind.LIST)]
-    while shrinkable and sum(widths) + gap * (len(widths) - 1) > width:
-        i = max(shrinkable, key=lambda k: widths[k])
-        if widths[i] <= max(8, *(len(h) for h in headers[i])):
+    keep = list(range(len(columns)))
+    dropped: list[str] = []
+    kinds = [c.kind for c in columns]
+    widths, fits = _fit_widths(kinds, content, headers, width)
+    for entry in DROP_ORDER.get(table.name, ()):
+        if fits:
             break
-        widths[i] -= 1
+        name = entry.rstrip("?")
+        where = [i for i in keep if columns[i].name == name]
+        if not where:
+            continue
+        if entry.endswith("?") and any(line[where[0]] not in ("", "-") for line in cells):
+            continue
+        keep.remove(where[0])
+        dropped.append(name)
+        widths, fits = _fit_widths(
+            [kinds[i] for i in keep], [content[i] for i in keep], [headers[i] for i in keep], width
+        )
+    if dropped:
+        columns = [columns[i] for i in keep]
+        cells = [[line[i] for i in keep] for line in cells]
+        headers = [headers[i] for i in keep]
 
     def fmt(i: int, text: str) -> str:
-        if len(text) > widths[i]:
-            text = text[: widths[i] - 1] + "…"
-        return text.rjust(widths[i]) if columns[i].kind in numeric else text.ljust(widths[i])
+        text = _cut(text, widths[i])
+        return text.rjust(widths[i]) if columns[i].kind in _NUMERIC else text.ljust(widths[i])
 
-    sep = " " * gap
+    sep = " " * _GAP
     depth = max((len(h) for h in headers), default=1)
     lines = []
     for level in range(depth):
@@ -207,7 +262,11 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
     lines.append(sep.join("-" * w for w in widths))
     for line in cells:
         lines.append(sep.join(fmt(i, cell) for i, cell in enumerate(line)).rstrip())
-    return "\n".join(lines) + "\n"
+    if dropped:
+        lines.append(f"(not shown at width {width}: {', '.join(dropped)})")
+    # Whatever still does not fit (numbers and times are never cut inside the table) is
+    # cut at the edge rather than wrapped by the terminal into a second line.
+    return "\n".join(_cut(line, width) for line in lines) + "\n"
 
 
 def write_rows(table: Table, rows: Sequence[Row], fmt: str, stream: TextIO) -> None:

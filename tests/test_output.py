@@ -146,3 +146,36 @@ def test_long_headers_wrap_above_narrow_numbers() -> None:
                         Column("name", ColumnKind.STR, "")))
     text = to_table(table, [{"final_status": 200, "name": "x"}], width=80)
     assert text.splitlines() == [" final", "status  name", "------  ----", "   200  x"]
+
+
+def test_messages_table_drops_its_least_useful_columns_to_fit() -> None:
+    """Shortened to the 8-character floor, the row is still too wide for 80: ``transaction``
+    goes first, then ``anomalies`` (all empty), then ``reason``; the last line says so."""
+    from sipladder.rows import MESSAGES
+
+    row = {
+        "frame": 1, "ts": 0, "src": "[2001:db8::1]:5060", "dst": "[2001:db8::2]:5060",
+        "method": "INVITE", "status": None, "reason": "Session Progress", "call_id": "c" * 30,
+        "cseq": 1, "anomalies": [], "transaction": 0, "retransmission": False,
+    }
+    lines = to_table(MESSAGES, [row], width=80).splitlines()
+    assert lines[0].split() == ["frame", "ts", "src", "dst", "method", "status", "call_id",
+                                "cseq", "retx"]
+    assert lines[-1] == "(not shown at width 80: transaction, anomalies, reason)"
+    assert all(len(line) <= 80 for line in lines)
+    # anomalies that say something are kept; the next columns in the order go instead
+    lines = to_table(MESSAGES, [{**row, "anomalies": ["cseq-invalid"]}], width=80).splitlines()
+    assert "anomalies" in lines[0]
+    assert lines[-1].startswith("(not shown at width 80: transaction, reason, retransmission")
+    # wide enough: nothing dropped, no note
+    assert "not shown" not in to_table(MESSAGES, [row], width=200)
+
+
+@pytest.mark.parametrize("width", [20, 30, 45])
+def test_no_table_line_is_wider_than_the_width(width: int) -> None:
+    """Numbers and times are never shortened inside a cell, so a very narrow terminal
+    gets lines cut at its edge instead of wrapped."""
+    rows = [{"ts": 0, "name": "x" * 50, "n": 10**12, "delay": 2_000_000, "codes": ["a"] * 9}]
+    lines = to_table(TABLE, rows, width=width).splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert lines[-1].endswith("…")

@@ -10,11 +10,33 @@ lifeline on the row where the request leaves it. Control characters in capture t
 
 from __future__ import annotations
 
-from sipladder.layout import Layout, Row, clock_text, delta_text
+import textwrap
+
+from sipladder.layout import Bracket, Layout, Row, clock_text, delta_text
 from sipladder.output import terminal_safe
 
 PREFIX = 23  #: "10:15:04.123 +12.3 ms  "
-MIN_SPACING = 9
+#: Characters between lifelines: below this, labels shrink to a few letters.
+MIN_SPACING = 6
+#: Below this spacing the side-bracket lanes give their room back to the columns:
+#: arrow labels matter more than the timing brackets (which the timing tables repeat).
+COMFORT_SPACING = 9
+
+
+def _spacing(n: int, width: int, right: int) -> int:
+    """The widest lifeline spacing at which ``n`` columns and ``right`` characters of
+    bracket lanes fit in ``width`` (at least :data:`MIN_SPACING`, even if that overflows)."""
+    if n <= 1:
+        return MIN_SPACING
+    # PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right must fit in width.
+    spacing = max(MIN_SPACING, int((width - PREFIX - right - 2) / (n - 0.5)) + 1)
+    while spacing > MIN_SPACING and _ladder_width(n, spacing) + right > width:
+        spacing -= 1
+    return spacing
+
+
+def _ladder_width(n: int, spacing: int) -> int:
+    return PREFIX + spacing // 2 + max(n - 1, 0) * spacing + 2 if n else PREFIX
 
 
 def _fit(text: str, width: int) -> str:
@@ -63,31 +85,44 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
     columns = layout.columns
     n = len(columns)
     side = layout.side_brackets
-    lanes = max((b.lane for b in side), default=-1) + 1
-    # Each label goes on its bracket's last row (next to its "└"), or the nearest free
-    # row above it inside the bracket, so that labels rarely share a line.
-    labels: dict[int, list[str]] = {}
-    for bracket in sorted(side, key=lambda b: (b.end_row, b.lane)):
-        free = [r for r in range(bracket.end_row, bracket.start_row - 1, -1) if r not in labels]
-        labels.setdefault(free[0] if free else bracket.end_row, []).append(bracket.label)
-    label_room = max((len(", ".join(v)) for v in labels.values()), default=0)
-    right = (2 * lanes + 2 + label_room) if lanes else 0
-    if n > 1:
-        # PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right must fit in width.
-        spacing = max(MIN_SPACING, int((width - PREFIX - right - 2) / (n - 0.5)) + 1)
-        while (
-            spacing > MIN_SPACING and PREFIX + spacing // 2 + (n - 1) * spacing + 2 + right > width
-        ):
-            spacing -= 1
-    else:
-        spacing = MIN_SPACING
+    notes = list(layout.notes)
+
+    def lanes_of(side: tuple[Bracket, ...]) -> tuple[int, dict[int, list[str]], int]:
+        """Lane count, labels by row and the characters the lanes take on the right."""
+        lanes = max((b.lane for b in side), default=-1) + 1
+        # Each label goes on its bracket's last row (next to its "└"), or the nearest free
+        # row above it inside the bracket, so that labels rarely share a line.
+        labels: dict[int, list[str]] = {}
+        for bracket in sorted(side, key=lambda b: (b.end_row, b.lane)):
+            free = [r for r in range(bracket.end_row, bracket.start_row - 1, -1) if r not in labels]
+            labels.setdefault(free[0] if free else bracket.end_row, []).append(bracket.label)
+        label_room = max((len(", ".join(v)) for v in labels.values()), default=0)
+        return lanes, labels, (2 * lanes + 2 + label_room) if lanes else 0
+
+    lanes, labels, right = lanes_of(side)
+    spacing = _spacing(n, width, right)
+    if side and (spacing < COMFORT_SPACING or _ladder_width(n, spacing) + right > width):
+        need = _ladder_width(n, COMFORT_SPACING) + right
+        notes.append(f"{len(side)} timing brackets not drawn (no room: they need --width {need})")
+        side = ()
+        lanes, labels, right = lanes_of(side)
+        spacing = _spacing(n, width, right)
+    if _ladder_width(n, spacing) > width:
+        # Even at the narrowest spacing the columns do not fit: say so rather than let
+        # the terminal wrap every line silently.
+        notes.insert(
+            0,
+            f"! {n} columns need {_ladder_width(n, spacing)} chars, width is {width}: "
+            "try --group host or --call-id",
+        )
     xs = [PREFIX + spacing // 2 + i * spacing for i in range(n)] if n else []
     ladder_width = (xs[-1] + 2) if xs else PREFIX
     lane_x = [ladder_width + 1 + 2 * k for k in range(lanes)]
     label_x = ladder_width + 1 + 2 * lanes
 
-    lines: list[str] = [terminal_safe(layout.title)]
-    lines.extend(terminal_safe(note) for note in layout.notes)
+    lines: list[str] = [_fit(terminal_safe(layout.title), width)]
+    for note in notes:
+        lines.extend(textwrap.wrap(terminal_safe(note), width, subsequent_indent="  ") or [""])
 
     def blank() -> list[str]:
         line = [" "] * ladder_width
@@ -188,5 +223,5 @@ def render_text(layout: Layout, width: int | None = 100) -> str:
             address = terminal_safe(column.address)
             room = max(width - len(address) - 3, 8)
             name = f"{_fit(terminal_safe(column.name), room)} " if column.name else ""
-            lines.append(f"  {name}{address}")
+            lines.append(_fit(f"  {name}{address}", width))
     return "\n".join(lines) + "\n"
