@@ -6,15 +6,18 @@ on first use and kept.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sipladder.errors import SipLadderError
 from sipladder.model import Diagnostic, Message
-from sipladder.pipeline import Counters, messages_from_frames, messages_from_payloads
+from sipladder.pipeline import (
+    Counters,
+    messages_from_payloads,
+    tracked_messages,
+    without_cyclic_gc,
+)
 from sipladder.progress import Progress
 from sipladder.readers import read_frames
 from sipladder.rows import (
@@ -41,25 +44,6 @@ if TYPE_CHECKING:
     from sipladder.correlate import Correlation
     from sipladder.ladder import Ladder
     from sipladder.render.charts import Plots
-
-
-@contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """Run a bulk stage (reading, correlating) with the cyclic garbage collector paused.
-
-    The stages build millions of records that live until the end and form no reference
-    cycles; CPython's collector nevertheless walks all of them again and again as they
-    accumulate (each full collection is proportional to everything alive), which cost
-    10 % of the CPU on 24,000 messages and more on larger captures. Reference counting
-    still frees everything as usual; the collector's previous state is restored after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Capture:
@@ -93,21 +77,9 @@ class Capture:
             )
         frames = read_frames(self.paths, self._report)
         with without_cyclic_gc():
-            if progress is None or not progress.enabled:
-                self._messages = list(messages_from_frames(frames, self._report, self.counters))
-                return
-            # The progress line counts frames as they are read; SIP messages and calls (the
-            # Call-IDs of INVITEs) are counted here, and read only when the line is redrawn.
-            invites: set[str | None] = set()
-            progress.messages = lambda: self.counters.sip_messages
-            progress.calls = invites.__len__
-            append = self._messages.append
-            tracked = progress.track(frames, lambda frame: len(frame.data) + 16)
-            for message in messages_from_frames(tracked, self._report, self.counters):
-                append(message)
-                if message.sip.method == "INVITE":
-                    invites.add(message.sip.call_id)
-            progress.close()
+            self._messages = list(
+                tracked_messages(frames, self._report, self.counters, progress)
+            )
 
     @classmethod
     def from_messages(cls, messages: Sequence[Message], paths: Sequence[str] = ()) -> Capture:

@@ -17,7 +17,13 @@ import click
 from sipladder import __version__
 from sipladder.capture import Capture, load
 from sipladder.errors import SipLadderError
-from sipladder.model import CallState, DialogState, RegistrationState, TransactionState
+from sipladder.model import (
+    CallState,
+    Diagnostic,
+    DialogState,
+    RegistrationState,
+    TransactionState,
+)
 from sipladder.output import terminal_safe, write_rows
 from sipladder.progress import Progress
 from sipladder.rows import CALLS, DIALOGS, MESSAGES, REGISTRATIONS, SUMMARY, TRANSACTIONS
@@ -122,10 +128,15 @@ def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
             capture = load(list(captures), progress) if progress.enabled else load(list(captures))
     except SipLadderError as exc:
         raise click.ClickException(terminal_safe(str(exc))) from None
-    if not quiet:
-        for diagnostic in capture.diagnostics:
-            click.echo(f"sipladder: {terminal_safe(str(diagnostic))}", err=True)
+    print_diagnostics(capture.diagnostics, quiet)
     return capture
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
+    """Capture problems, one line each on standard error (not with ``--quiet``)."""
+    if not quiet:
+        for diagnostic in diagnostics:
+            click.echo(f"sipladder: {terminal_safe(str(diagnostic))}", err=True)
 
 
 def cannot_write(path: str, exc: OSError) -> click.ClickException:
@@ -199,14 +210,18 @@ class TimeParam(click.ParamType):
         return text
 
 
-def resolve_time(text: str | None, capture: Capture, param_hint: str) -> int | None:
+def resolve_time(text: str | None, capture: Capture | int | None, param_hint: str) -> int | None:
     """A --since/--until value as integer ns since the epoch, relative forms counted from
-    the capture's first message (as ``ladder`` does); None when the option was not given."""
+    the capture's first message (as ``ladder`` does; or from ``capture`` when it is that
+    time already); None when the option was not given."""
     from sipladder.layout import parse_time
 
     if text is None:
         return None
-    first = capture.records[0].ts_ns if len(capture) else None
+    if isinstance(capture, Capture):
+        first = capture.records[0].ts_ns if len(capture) else None
+    else:
+        first = capture
     try:
         return parse_time(text, first)
     except ValueError as exc:
@@ -288,6 +303,14 @@ def filter_rows(
 @call_id_option
 @state_option([s.value for s in CallState])
 @window_options
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core, for captures over 8 MB). Each reads "
+    "the whole capture and correlates the calls of its share of the Call-IDs.",
+)
 @quiet_option
 def calls(
     captures: tuple[str, ...],
@@ -296,20 +319,38 @@ def calls(
     states: tuple[str, ...],
     since: str | None,
     until: str | None,
+    jobs: int | None,
     quiet: bool,
 ) -> None:
     """One row per call (Call-ID with an INVITE): outcome, post-dial delay, answer and
     release times, measured where the caller sees them (see "Timing definitions").
 
+    Messages are not kept once correlated, so memory grows with the number of calls,
+    not with the size of the capture (see "Speed and memory").
+
     Example:
 
         sipladder calls samples/ims-tom-jerry.pcapng --state completed --format json
     """
-    capture = open_capture(captures, quiet)
+    ctx = click.get_current_context()
+    if (ctx.meta.get("sipladder.engine") or "native") != "native":
+        capture = open_capture(captures, quiet)
+        rows, first = capture.call_rows(), (capture.records[0].ts_ns if len(capture) else None)
+    else:
+        from sipladder.rows import call_row
+        from sipladder.streaming import stream_calls
+
+        progress = Progress.for_files(list(captures), quiet=quiet)
+        try:
+            result = stream_calls(list(captures), workers=jobs, progress=progress)
+        except SipLadderError as exc:
+            raise click.ClickException(terminal_safe(str(exc))) from None
+        print_diagnostics(result.diagnostics, quiet)
+        rows, first = [call_row(call) for call in result.calls], result.first_ns
     rows = filter_rows(
-        capture.call_rows(), call_ids=call_ids, states=states,
-        since=resolve_time(since, capture, "--since"),
-        until=resolve_time(until, capture, "--until"),
+        rows, call_ids=call_ids, states=states,
+        since=resolve_time(since, first, "--since"),
+        until=resolve_time(until, first, "--until"),
     )
     write_rows(CALLS, rows, fmt, sys.stdout)
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import sipladder.cli as cli_module
+from sipladder import streaming
 from sipladder.capture import Capture
 from sipladder.cli import TIME_FORMS, cli
 from sipladder.layout import parse_time
@@ -51,6 +52,14 @@ def merged() -> list[Message]:
 def run(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     messages = merged()
     monkeypatch.setattr(cli_module, "load", lambda paths: Capture.from_messages(messages, paths))
+
+    def stream_calls(paths: list[str], **kw: object) -> streaming.CallsResult:
+        # ``calls`` reads through the streaming path (tested in tests/test_streaming.py)
+        capture = Capture.from_messages(messages, paths)
+        calls = list(capture.correlation.calls)
+        return streaming.CallsResult(calls, [], capture.counters, messages[0].ts_ns, 1)
+
+    monkeypatch.setattr(streaming, "stream_calls", stream_calls)
 
     def invoke(*args: str) -> str:
         result = CliRunner().invoke(cli, [*args], catch_exceptions=False)

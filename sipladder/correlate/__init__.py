@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sipladder.correlate.calls import CallBuilder, build_call
-from sipladder.correlate.dialogs import DialogTable
+from sipladder.correlate.dialogs import DialogBuilder, DialogTable
 from sipladder.correlate.hops import HopLinker
 from sipladder.correlate.registrations import build_registrations
-from sipladder.correlate.transactions import TransactionTable
+from sipladder.correlate.transactions import TransactionTable, TxBuilder
 from sipladder.model import Call, Dialog, Message, Registration, Transaction
 
 
@@ -60,17 +60,31 @@ class Correlation:
 
 
 class Correlator:
-    def __init__(self) -> None:
+    """Feeds messages one by one; :meth:`finish` freezes the records.
+
+    ``keep_messages=False`` keeps no :class:`Message` (only what correlation learned of
+    each, a few integers): memory then grows with the calls and transactions, not with the
+    capture's bytes. Registrations need the messages themselves (their Contact bindings):
+    without them ``registrations`` is empty. The streaming ``calls`` path uses this
+    (:mod:`sipladder.streaming`).
+    """
+
+    def __init__(self, *, keep_messages: bool = True) -> None:
         self._transactions = TransactionTable()
         self._hops = HopLinker()
         self._dialogs = DialogTable()
         self._calls: dict[str, CallBuilder] = {}
+        self._keep_messages = keep_messages
         self._messages: list[Message] = []
+        self._indices: list[int] = []  #: Message.index of each message fed, in order
+        self._call_ids: list[str | None] = []  #: and its Call-ID
         self._links: list[MessageLinks] = []
+        self._attached = False
+        self._finished = False
         self._result: Correlation | None = None
 
     def feed(self, message: Message) -> MessageLinks:
-        if self._result is not None:
+        if self._result is not None or self._finished:
             raise RuntimeError("Correlator.feed() after finish(): start a new Correlator")
         tx, retransmission = self._transactions.feed(message)
         if tx is not None and tx.request == message.index and len(tx.messages) == 1:
@@ -92,46 +106,93 @@ class Correlator:
             if dialog is not None:
                 call.dialogs[dialog] = None
         links = MessageLinks(tx.id if tx is not None else None, dialog, retransmission)
-        self._messages.append(message)
+        if self._keep_messages:
+            self._messages.append(message)
+        self._indices.append(message.index)
+        self._call_ids.append(call_id)
         self._links.append(links)
         return links
 
-    def finish(self) -> Correlation:
-        """Freeze everything into records. Calling it again returns the same result."""
-        if self._result is not None:
-            return self._result
+    def _attach_creating_messages(self) -> None:
+        """The dialog-creating request and the responses without To tag belong to the
+        (first) dialog their transaction created: known only once that dialog exists."""
+        if self._attached:
+            return
+        self._attached = True
         builders = self._transactions.transactions
         dialogs = self._dialogs.dialogs
         links = self._links
         for position, (tx_id, dialog, retransmission) in enumerate(links):
             if dialog is None and tx_id is not None and builders[tx_id].dialog is not None:
-                # The dialog-creating request and the responses without To tag belong to the
-                # (first) dialog their transaction created.
                 dialog = builders[tx_id].dialog
                 assert dialog is not None
-                dialogs[dialog].messages.append(self._messages[position].index)
-                call_id = self._messages[position].sip.call_id
+                dialogs[dialog].messages.append(self._indices[position])
+                call_id = self._call_ids[position]
                 if call_id is not None:
                     self._calls[call_id].dialogs.setdefault(dialog, None)
                 links[position] = MessageLinks(tx_id, dialog, retransmission)
+
+    def finish_calls(self) -> list[Call]:
+        """Only the calls (as :meth:`finish` gives them), freezing only their transactions:
+        for the streaming path, which needs nothing else. Ends the feeding, as finish does."""
+        if self._result is not None:
+            return list(self._result.calls)
+        self._attach_creating_messages()
+        builders = self._transactions.transactions
+        calls = [
+            # a transaction belongs to one Call-ID: each is frozen once
+            build_call(call, [builders[i].freeze() for i in call.transactions])
+            for call in self._calls.values()
+            if call.has_invite
+        ]
+        self._finished = True
+        return calls
+
+    @property
+    def transaction_builders(self) -> list[TxBuilder]:
+        """The transactions so far, mutable, by id (``messages[0]`` created each one)."""
+        return self._transactions.transactions
+
+    @property
+    def dialog_builders(self) -> list[DialogBuilder]:
+        """The dialogs so far, mutable, by id (``messages[0]`` created each one)."""
+        return self._dialogs.dialogs
+
+    @property
+    def transaction_keys(self) -> Iterable[str]:
+        """The matching keys of the transactions so far (:func:`transaction_key`)."""
+        return (builder.key for builder in self._transactions.transactions)
+
+    def finish(self) -> Correlation:
+        """Freeze everything into records. Calling it again returns the same result."""
+        if self._result is not None:
+            return self._result
+        self._attach_creating_messages()
+        builders = self._transactions.transactions
+        dialogs = self._dialogs.dialogs
+        links = self._links
         transactions = tuple(b.freeze() for b in builders)
-        groups: dict[int, list[int]] = {}
-        for tx in transactions:
-            groups.setdefault(tx.request_group, []).append(tx.id)
-        # Message.index is normally the position in the stream: then the list itself is
-        # the index (a dict over every message would be the largest object of the run).
-        by_position = all(m.index == i for i, m in enumerate(self._messages))
-        lookup = (
-            self._messages.__getitem__
-            if by_position
-            else {m.index: m for m in self._messages}.__getitem__
-        )
         calls = tuple(
             build_call(builder, [transactions[i] for i in builder.transactions])
             for builder in self._calls.values()
             if builder.has_invite
         )
-        registrations = build_registrations(transactions, lambda group: groups[group], lookup)
+        registrations: list[Registration] = []
+        if self._keep_messages:
+            groups: dict[int, list[int]] = {}
+            for tx in transactions:
+                groups.setdefault(tx.request_group, []).append(tx.id)
+            # Message.index is normally the position in the stream: then the list itself is
+            # the index (a dict over every message would be the largest object of the run).
+            by_position = all(m.index == i for i, m in enumerate(self._messages))
+            lookup = (
+                self._messages.__getitem__
+                if by_position
+                else {m.index: m for m in self._messages}.__getitem__
+            )
+            registrations = build_registrations(
+                transactions, lambda group: groups[group], lookup
+            )
         self._result = Correlation(
             transactions=transactions,
             dialogs=tuple(d.freeze() for d in dialogs),

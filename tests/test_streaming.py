@@ -1,0 +1,227 @@
+"""The streaming calls path (sipladder.streaming) gives what one correlator over the whole
+capture gives (``Capture(path).correlation.calls``), record for record, in one process
+and split between worker processes; it falls back to one process exactly when the split
+would not be exact; and it keeps no messages."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from sipladder.capture import Capture
+from sipladder.correlate import Correlator
+from sipladder.sip.skim import shard_of
+from sipladder.streaming import PARALLEL_MIN_BYTES, default_workers, stream_calls
+from tests.test_limits import ipv4, udp, write_pcap
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = sorted(
+    str(p.relative_to(ROOT))
+    for folder in ("tests/data", "samples")
+    for p in (ROOT / folder).rglob("*")
+    if p.suffix in (".pcap", ".pcapng", ".cap") or p.name.endswith((".pcap.gz", ".pcapng.gz"))
+)
+
+
+def split_is_exact(capture: Capture, workers: int) -> bool:
+    """Whether a split by Call-ID between ``workers`` can give one correlator's result,
+    decided from the whole capture's records (not by the code under test): every message
+    has a Call-ID, and no transaction key is used in two parts."""
+    if any(m.sip.call_id is None for m in capture.records):
+        return False
+    parts: dict[str, int] = {}
+    for tx in capture.correlation.transactions:
+        part = shard_of(tx.call_id, workers)
+        if parts.setdefault(tx.key, part) != part:
+            return False
+    return True
+
+
+def same_reading(capture: Capture, result_workers: int, result: object) -> None:
+    from sipladder.streaming import CallsResult
+
+    assert isinstance(result, CallsResult)
+    assert result.calls == list(capture.correlation.calls)
+    assert [str(d) for d in result.diagnostics] == [str(d) for d in capture.diagnostics]
+    assert result.counters.frames == capture.counters.frames
+    assert result.counters.sip_messages == capture.counters.sip_messages
+    assert result.counters.unparsable == capture.counters.unparsable
+    assert result.counters.diagnostics == capture.counters.diagnostics
+    first = capture.records[0].ts_ns if len(capture) else None
+    assert result.first_ns == first
+
+
+def test_the_captures_are_found() -> None:
+    assert len(CAPTURES) >= 50
+
+
+@pytest.mark.parametrize("path", CAPTURES)
+def test_same_calls_as_one_correlator(path: str) -> None:
+    capture = Capture(str(ROOT / path))
+    same_reading(capture, 1, stream_calls(str(ROOT / path), workers=1))
+    for workers in (2, 3):
+        result = stream_calls(str(ROOT / path), workers=workers)
+        same_reading(capture, workers, result)
+        # split when it can be exact, else read again by one process
+        assert result.workers == (workers if split_is_exact(capture, workers) else 1)
+
+
+def call_id_in_part(part: int, parts: int = 2, prefix: str = "c") -> str:
+    return next(f"{prefix}{i}@x" for i in range(100) if shard_of(f"{prefix}{i}@x", parts) == part)
+
+
+def invite(call_id: str, branch: str, extra: bytes = b"") -> bytes:
+    return (
+        b"INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=" + branch.encode() + b"\r\n"
+        b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\n" + extra + b"Call-ID: " + call_id.encode()
+        + b"\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    )
+
+
+def ringing(call_id: str, branch: str) -> bytes:
+    return (
+        b"SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=" + branch.encode() + b"\r\n"
+        b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: " + call_id.encode()
+        + b"\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    )
+
+
+def capture_of(tmp_path: Path, messages: list[bytes]) -> str:
+    return write_pcap(tmp_path / "x.pcap", [ipv4(17, udp(m)) for m in messages])
+
+
+def test_branch_reused_in_another_call_is_read_by_one_process(tmp_path: Path) -> None:
+    # RFC 3261 17.2.3 matches by branch: the second INVITE is taken as a copy of the first
+    # (a broken UA reusing its branch), whatever its Call-ID; the parts cannot see that
+    first, second = call_id_in_part(0), call_id_in_part(1)
+    path = capture_of(
+        tmp_path, [invite(first, "z9hG4bKsame"), invite(second, "z9hG4bKsame"),
+                   ringing(first, "z9hG4bKsame")],
+    )
+    capture = Capture(path)
+    assert capture.correlation.transactions[0].call_id == first
+    result = stream_calls(path, workers=2)
+    assert result.workers == 1
+    same_reading(capture, 1, result)
+
+
+def test_hint_that_disagrees_with_the_parser_is_caught(tmp_path: Path) -> None:
+    # a header line starting with a vertical tab: the parser strips it and takes this
+    # first Call-ID; the hint sees only the second line. The worker that the hint chose
+    # finds the parsed Call-ID in the other part and says the split is inexact.
+    parsed, hinted = call_id_in_part(1, prefix="p"), call_id_in_part(0, prefix="h")
+    odd = invite(hinted, "z9hG4bKa", extra=b"\x0bCall-ID: " + parsed.encode() + b"\r\n")
+    path = capture_of(tmp_path, [odd, ringing(parsed, "z9hG4bKa"), invite("y@x", "z9hG4bKb")])
+    capture = Capture(path)
+    assert capture.records[0].sip.call_id == parsed
+    result = stream_calls(path, workers=2)
+    assert result.workers == 1
+    same_reading(capture, 1, result)
+
+
+def test_messages_without_hint_go_to_their_parsed_part(tmp_path: Path) -> None:
+    # compact "i:" headers: no hint, every worker parses them, the owner keeps them
+    calls = [call_id_in_part(part, prefix=f"k{n}") for n in range(3) for part in (0, 1)]
+    messages = []
+    for n, call_id in enumerate(calls):
+        branch = f"z9hG4bK{n}"
+        messages.append(invite(call_id, branch).replace(b"Call-ID:", b"i:"))
+        messages.append(ringing(call_id, branch))
+    path = capture_of(tmp_path, messages)
+    capture = Capture(path)
+    result = stream_calls(path, workers=2)
+    assert result.workers == 2
+    same_reading(capture, 2, result)
+    assert [c.call_id for c in result.calls] == calls
+
+
+def test_unreadable_file_is_the_readers_error(tmp_path: Path) -> None:
+    from sipladder.errors import CaptureError
+
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture at all")
+    for workers in (1, 2):
+        with pytest.raises(CaptureError, match="bad.pcap"):
+            stream_calls(str(bad), workers=workers)
+
+
+def test_messages_are_not_kept(tmp_path: Path) -> None:
+    # 600 calls of INVITE + 180, the INVITEs with 20 kB of padding: the Capture keeps every
+    # message (12 MB of bytes alone); the streaming path a few records per call
+    pad = b"X-Padding: " + b"p" * 20_000 + b"\r\n"
+    messages = []
+    for n in range(600):
+        messages.append(invite(f"m{n}@x", f"z9hG4bKm{n}", extra=pad))
+        messages.append(ringing(f"m{n}@x", f"z9hG4bKm{n}"))
+    path = capture_of(tmp_path, messages)
+    tracemalloc.start()
+    try:
+        capture = Capture(path)
+        calls = list(capture.correlation.calls)
+        kept = tracemalloc.get_traced_memory()[0]
+        del capture
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = stream_calls(path, workers=1)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert result.calls == calls
+    assert kept > 600 * 20_000
+    assert peak < kept / 5, (peak, kept)
+
+
+def test_correlator_without_messages_gives_the_same_records() -> None:
+    capture = Capture(str(ROOT / "samples" / "ims-tom-jerry.pcapng"))
+    full = Correlator()
+    lean = Correlator(keep_messages=False)
+    for message in capture.records:
+        full.feed(message)
+        lean.feed(message)
+    with_messages, without = full.finish(), lean.finish()
+    assert without.calls == with_messages.calls
+    assert without.transactions == with_messages.transactions
+    assert without.dialogs == with_messages.dialogs
+    assert without.links == with_messages.links
+    assert with_messages.registrations and not without.registrations  # they need messages
+    only_calls = Correlator(keep_messages=False)
+    for message in capture.records:
+        only_calls.feed(message)
+    assert only_calls.finish_calls() == list(with_messages.calls)
+    with pytest.raises(RuntimeError):
+        only_calls.feed(capture.records[0])
+
+
+def test_default_workers(tmp_path: Path) -> None:
+    small = tmp_path / "small.pcap"
+    small.write_bytes(b"x" * 100)
+    assert default_workers([str(small)]) == 1
+    assert default_workers(["-"]) == 1
+    assert default_workers([str(tmp_path / "missing.pcap")]) == 1
+    big = tmp_path / "big.pcap"
+    with big.open("wb") as f:
+        f.truncate(PARALLEL_MIN_BYTES)
+    import os
+
+    assert default_workers([str(big)]) == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("sample", ["ims-tom-jerry.pcapng", "busy.pcap"])
+def test_calls_command_same_output_with_any_jobs(sample: str) -> None:
+    from click.testing import CliRunner
+
+    from sipladder.cli import cli
+
+    path = str(ROOT / "samples" / sample)
+    outputs = set()
+    for jobs in ([], ["--jobs", "1"], ["-j", "2"], ["-j", "3"]):
+        result = CliRunner().invoke(cli, ["calls", path, "--format", "json", *jobs])
+        assert result.exit_code == 0, result.output
+        outputs.add(result.output)
+    (output,) = outputs
+    assert json.loads(output)  # the calls are there
+    result = CliRunner().invoke(cli, ["calls", path, "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
