@@ -220,7 +220,8 @@ def test_calls_command_same_output_with_any_jobs(sample: str) -> None:
     for jobs in ([], ["--jobs", "1"], ["-j", "2"], ["-j", "3"]):
         result = CliRunner().invoke(cli, ["calls", path, "--format", "json", *jobs])
         assert result.exit_code == 0, result.output
-        outputs.add(result.output)
+        outputs.add(result.stdout)
+    assert len(outputs) == 1, outputs
     (output,) = outputs
     assert json.loads(output)  # the calls are there
     result = CliRunner().invoke(cli, ["calls", path, "--jobs", "0"])
