@@ -333,3 +333,4 @@ def test_memo_tables_keep_no_long_texts() -> None:
     assert msg.vias[0].host == "h" * 5000
     assert long_via not in parser._VIA_CACHE
     assert not any(len(line) > 1024 for line in parser._LINE_CACHE)
+    assert not any(len(line) > 1024 for line in parser._LINE_B_CACHE)

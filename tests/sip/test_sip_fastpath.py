@@ -1,0 +1,133 @@
+"""The parser's byte fast path and its text path read every message the same way.
+
+parse_message splits the header section of a CRLF message in bytes and looks each line
+up in a memo keyed by its bytes; a line with a bare LF, a fold, a NUL byte or bytes that
+are not UTF-8 sends the message down the text path (decode, unfold, split), which is the
+only path for such messages. These tests parse each input twice, once as usual and once
+with the fast path switched off, and compare the whole messages (anomalies included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sipladder.errors import SipParseError
+from sipladder.sip import parser
+from sipladder.sip.parser import parse_message
+
+ROOT = Path(__file__).resolve().parents[2]
+TORTURE = sorted((ROOT / "tests" / "data" / "rfc4475").glob("*.dat"))
+SEEDS = sorted((ROOT / "samples" / "seed").glob("*.sip"))
+
+
+@contextlib.contextmanager
+def text_path_only() -> Iterator[None]:
+    """Every line refused by the fast path (and its memo tables empty)."""
+    saved = parser._header_line_b, parser._start_line_b
+    parser._LINE_B_CACHE.clear()
+    parser._START_B_CACHE.clear()
+    parser._header_line_b = lambda line: None  # type: ignore[assignment]
+    parser._start_line_b = lambda line: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        parser._header_line_b, parser._start_line_b = saved
+        parser._LINE_B_CACHE.clear()
+        parser._START_B_CACHE.clear()
+
+
+def outcome(data: bytes) -> str:
+    try:
+        msg = parse_message(data)
+    except SipParseError as exc:
+        return f"SipParseError({exc})"
+    return repr(msg)  # every field, the lazy ones included
+
+
+def assert_same_both_ways(data: bytes) -> None:
+    fast_cold = outcome(data)
+    fast_warm = outcome(data)  # now from the memo tables
+    with text_path_only():
+        text = outcome(data)
+    assert fast_cold == text
+    assert fast_warm == text
+
+
+CRLF_MESSAGE = (
+    b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+    b"To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+    b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+)
+CASES = {
+    "plain": CRLF_MESSAGE,
+    "lf-only": CRLF_MESSAGE.replace(b"\r\n", b"\n"),
+    "one-lf-line": CRLF_MESSAGE.replace(b"1 INVITE\r\n", b"1 INVITE\n"),
+    "lf-start-line": CRLF_MESSAGE.replace(b"SIP/2.0\r\n", b"SIP/2.0\n", 1),
+    "lf-empty-line-first": CRLF_MESSAGE.replace(b"tag=1\r\n", b"tag=1\n\nx\r\n\r\n"),
+    "lf-before-crlf-empty-line": CRLF_MESSAGE.replace(b"0\r\n\r\n", b"0\n\r\n"),
+    "folded": CRLF_MESSAGE.replace(b"Call-ID: c\r\n", b"Call-ID:\r\n c\r\n"),
+    "folded-tab": CRLF_MESSAGE.replace(b"Call-ID: c\r\n", b"Call-ID: c\r\n\tc\r\n"),
+    "nul": CRLF_MESSAGE.replace(b"Call-ID: c", b"Call-ID: c\x00"),
+    "not-utf8": CRLF_MESSAGE.replace(b"Call-ID: c", b"Call-ID: c\xff"),
+    "utf8": CRLF_MESSAGE.replace(b"To: <", "To: Zoë <".encode()),
+    "not-utf8-start-line": CRLF_MESSAGE.replace(b"sip:b@h", b"sip:b\xff@h", 1),
+    "lone-cr": CRLF_MESSAGE.replace(b"Call-ID: c", b"Call-ID: c\rd"),
+    "cr-cr-lf": CRLF_MESSAGE.replace(b"Call-ID: c\r\n", b"Call-ID: c\r\r\n"),
+    "start-line-leading-space": b" " + CRLF_MESSAGE,
+    "unterminated": CRLF_MESSAGE[:-2],
+    "start-line-only": b"OPTIONS sip:b@h SIP/2.0\r\n\r\n",
+    "not-sip": b"HELLO\r\nVia: x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("data", list(CASES.values()), ids=list(CASES))
+def test_fast_and_text_path_agree(data: bytes) -> None:
+    assert_same_both_ways(data)
+
+
+def test_cases_do_take_the_text_path() -> None:
+    """(So that the test above compares two different paths.)"""
+    taken = []
+    real = parser._scan
+
+    def spy(lines, get_line, miss, anomalies):  # type: ignore[no-untyped-def]
+        taken.append(miss is parser._header_line)
+        return real(lines, get_line, miss, anomalies)
+
+    parser._scan = spy  # type: ignore[assignment]
+    try:
+        parse_message(CASES["plain"])
+        parse_message(CASES["folded"])
+    finally:
+        parser._scan = real
+    assert taken == [False, False, True]  # plain: fast; folded: fast, then text
+
+
+@pytest.mark.parametrize("path", TORTURE + SEEDS, ids=lambda p: p.name)
+def test_torture_and_seed_messages_agree(path: Path) -> None:
+    assert_same_both_ways(path.read_bytes())
+
+
+PIECES = st.lists(
+    st.sampled_from(
+        [
+            b"INVITE sip:a@b SIP/2.0", b"SIP/2.0 200 OK", b"Via: SIP/2.0/UDP h;branch=z9hG4bK1",
+            b"To: <sip:b@h>", b"From: x <sip:a@h>;tag=1", b"Call-ID: c", b"CSeq: 1 INVITE",
+            b"l: 3", b"Route-Route: <sip:x>", b"v: SIP/2.0/UDP [::1]:5060", b"\r\n", b"\n",
+            b"\r", b" ", b"\t", b"\x00", b"\xc3\xa9", b"\xff", b":", b",", b"", b"abc",
+        ]
+    ),
+    max_size=30,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(PIECES)
+def test_generated_inputs_agree(data: bytes) -> None:
+    assert_same_both_ways(data)
