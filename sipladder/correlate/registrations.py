@@ -87,12 +87,19 @@ def same_binding(a: str, b: str) -> bool:
     compares by section 19.1.4): same scheme, user, host and port; a parameter present in
     both URIs must have the same value; one present in only one of them is ignored unless it
     is ``user``, ``ttl``, ``method`` or ``maddr``."""
-    ka, kb = _binding_key(a), _binding_key(b)
-    if isinstance(ka, str) or isinstance(kb, str):
+    return _same_key(_binding_key(a), _binding_key(b))
+
+
+def _same_key(ka: _BindingKey, kb: _BindingKey) -> bool:
+    """:func:`same_binding` on two keys of :func:`_binding_key`."""
+    if ka.__class__ is str or kb.__class__ is str:
         return ka == kb
     if ka[:4] != kb[:4]:
         return False
     pa, pb = ka[4], kb[4]
+    if pa == pb:  # the usual case: nothing gained or lost (and the test below would agree)
+        return True
+    assert isinstance(pa, dict) and isinstance(pb, dict)
     for name in pa.keys() | pb.keys():
         if name in pa and name in pb:
             if pa[name] != pb[name]:
@@ -104,11 +111,51 @@ def same_binding(a: str, b: str) -> bool:
 
 def same_contacts(a: Sequence[str], b: Sequence[str]) -> bool:
     """Two Contact lists bind the same: every URI of each has its binding in the other."""
-    if not a or not b:
-        return not a and not b
-    return all(any(same_binding(x, y) for y in b) for x in a) and all(
-        any(same_binding(y, x) for x in a) for y in b
-    )
+    return _Contacts(a, {}).same(_Contacts(b, {}))
+
+
+class _Contacts:
+    """A Contact URI list with its binding keys worked out once (the same lists are compared
+    again and again: each REGISTER with the attempts still waiting and the bindings of its
+    AOR). ``bases`` is what must be equal for two lists to bind the same (scheme, user, host
+    and port of each URI, section 19.1.4; parameters decide only between equal bases): it
+    sorts the registered lists into buckets so that only candidates are compared."""
+
+    __slots__ = ("uris", "keys", "bases")
+
+    def __init__(self, uris: Sequence[str], cache: dict[str, _BindingKey]) -> None:
+        keys = []
+        for uri in uris:
+            key = cache.get(uri)
+            if key is None:
+                key = cache[uri] = _binding_key(uri)
+            keys.append(key)
+        self.uris = uris
+        self.keys = keys
+        self.bases = frozenset(k if k.__class__ is str else k[:4] for k in keys)
+
+    def same(self, other: _Contacts) -> bool:
+        """:func:`same_contacts`: every URI of each has its binding in the other."""
+        a, b = self.keys, other.keys
+        if not a or not b:
+            return not a and not b
+        if self.uris == other.uris:
+            return True  # the usual case: the very same URIs
+        if self.bases != other.bases:
+            return False  # a URI's scheme, user, host or port is not in the other list
+        for x in a:
+            for y in b:
+                if _same_key(x, y):
+                    break
+            else:
+                return False
+        for y in b:
+            for x in a:
+                if _same_key(x, y):
+                    break
+            else:
+                return False
+        return True
 
 
 def contact_text(contacts: Sequence[NameAddr]) -> str | None:
@@ -129,15 +176,28 @@ def requested_expires(sip: SipMessage) -> list[int | None]:
     return values
 
 
-def granted_expires(response: SipMessage, contacts: Sequence[NameAddr]) -> int | None:
+def granted_expires(
+    response: SipMessage,
+    contacts: Sequence[NameAddr],
+    cache: dict[str, _BindingKey] | None = None,
+) -> int | None:
     """RFC 3261 section 10.3 step 8: the 2xx lists every binding with its expires; take the
-    one of the registered contact, else the response's Expires header."""
-    wanted = [c.uri for c in contacts]
+    one of the registered contact, else the response's Expires header. ``cache``: binding
+    keys by URI, shared between calls."""
+    if cache is None:
+        cache = {}
+    wanted = _Contacts([c.uri for c in contacts], cache).keys
     for contact in response.contacts:
-        if any(same_binding(contact.uri, uri) for uri in wanted):
-            value = contact.param("expires")
-            if value is not None and value.isdigit():
-                return int(value)
+        uri = contact.uri
+        key = cache.get(uri)
+        if key is None:
+            key = cache[uri] = _binding_key(uri)
+        for other in wanted:
+            if _same_key(key, other):
+                value = contact.param("expires")
+                if value is not None and value.isdigit():
+                    return int(value)
+                break
     return response.expires
 
 
@@ -163,7 +223,7 @@ def has_credentials(sip: SipMessage) -> bool:
 class _Attempt:
     aor: str
     contact: str | None  #: of the last REGISTER
-    uris: list[str]  #: its Contact URIs
+    uris: _Contacts  #: its Contact URIs
     txs: list[Transaction] = field(default_factory=list)
 
 
@@ -176,19 +236,20 @@ def build_registrations(
     request group (all hops); ``message(index)``: the message with that index."""
     attempts: list[_Attempt] = []
     recent: dict[str, list[_Attempt]] = {}
+    cache: dict[str, _BindingKey] = {}  # binding keys by Contact URI
     for tx in transactions:
         if tx.method != "REGISTER" or tx.hop != 0:
             continue
         request = message(tx.request).sip
         aor = _uri_key(tx.to_uri or "")
         contact = contact_text(request.contacts)
-        uris = [c.uri for c in request.contacts]
+        uris = _Contacts([c.uri for c in request.contacts], cache)
         same_aor = recent.setdefault(aor, [])
         # Section 10.3 step 7: the retry may add or drop a Contact parameter (aaa.pcap's
         # deregistration gains ";line=" in its answer to the 401) and still be the same.
         waiting = [
             a for a in same_aor
-            if _answers_challenge(a.txs[-1], tx) and same_contacts(a.uris, uris)
+            if _answers_challenge(a.txs[-1], tx) and a.uris.same(uris)
         ]
         # The answer to a challenge keeps the Call-ID (RFC 3261 sections 10.2 and 22.2) ...
         current = next((a for a in reversed(waiting) if a.txs[-1].call_id == tx.call_id), None)
@@ -206,19 +267,20 @@ def build_registrations(
             same_aor.append(current)
             del same_aor[:-32]  # only the last few (of all its contacts) can still be waiting
 
-    # The contacts of each AOR registered with success so far, compared as bindings.
-    registered: dict[str, list[list[str]]] = {}
+    # The contacts of each AOR registered with success so far, compared as bindings; by
+    # their bases (see _Contacts), as only lists with equal bases can bind the same.
+    registered: dict[str, dict[frozenset[object], list[_Contacts]]] = {}
     result: list[Registration] = []
     for attempt in attempts:
         first, last = attempt.txs[0], attempt.txs[-1]
         request = message(last.request).sip
         asked = requested_expires(request)
-        bound = registered.setdefault(attempt.aor, [])
+        bound = registered.setdefault(attempt.aor, {}).setdefault(attempt.uris.bases, [])
         if attempt.contact is None:
             kind = RegistrationKind.QUERY
         elif asked and all(value == 0 for value in asked):
             kind = RegistrationKind.DEREGISTRATION
-        elif any(same_contacts(uris, attempt.uris) for uris in bound):
+        elif any(uris.same(attempt.uris) for uris in bound):
             kind = RegistrationKind.REFRESH
         else:
             kind = RegistrationKind.INITIAL
@@ -228,12 +290,12 @@ def build_registrations(
             state = RegistrationState.INCOMPLETE
         elif 200 <= status < 300:
             final = next(s for s in last.responses if s.status == status)
-            granted = granted_expires(message(final.message).sip, request.contacts)
+            granted = granted_expires(message(final.message).sip, request.contacts, cache)
             if granted is not None and kind is not RegistrationKind.QUERY:
                 expires = granted
             if kind is RegistrationKind.DEREGISTRATION:
                 state = RegistrationState.DEREGISTERED
-                bound[:] = [u for u in bound if not same_contacts(u, attempt.uris)]
+                bound[:] = [u for u in bound if not u.same(attempt.uris)]
             else:
                 state = RegistrationState.REGISTERED
                 if kind is RegistrationKind.INITIAL:

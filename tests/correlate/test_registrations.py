@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sipladder
-from sipladder.correlate.registrations import same_binding
+from sipladder.correlate.registrations import same_binding, same_contacts
 from sipladder.model import RegistrationKind as K
 from sipladder.model import RegistrationState as St
 from tests.correlate.sipflow import Flow, ms, name_addr
@@ -210,6 +210,33 @@ def test_new_call_id_without_credentials_after_a_challenge_is_a_new_attempt() ->
 def test_same_binding(a: str, b: str, same: bool) -> None:
     assert same_binding(a, b) is same
     assert same_binding(b, a) is same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ([], [], True),
+        ([], ["sip:tom@10.0.0.1"], False),
+        (["sip:tom@10.0.0.1"], ["sip:tom@10.0.0.1"], True),
+        (["sip:tom@10.0.0.1;line=a"], ["sip:tom@10.0.0.1"], True),
+        (["sip:tom@10.0.0.1", "sip:tom@10.0.0.2"], ["sip:tom@10.0.0.2", "sip:tom@10.0.0.1"], True),
+        (["sip:tom@10.0.0.1", "sip:tom@10.0.0.2"], ["sip:tom@10.0.0.1"], False),
+        # Same hosts on both sides, but ;line=b has no binding in the other list.
+        (["sip:tom@10.0.0.1;line=a"], ["sip:tom@10.0.0.1;line=a", "sip:tom@10.0.0.1;line=b"],
+         False),
+        (["sip:tom@10.0.0.1;line=a", "sip:tom@10.0.0.1"], ["sip:tom@10.0.0.1;line=b"], False),
+        (["tel:+4512345678"], ["tel:+4512345678"], True),
+        (["*"], ["sip:tom@10.0.0.1"], False),
+    ],
+    ids=[
+        "both-empty", "one-empty", "equal", "gained-param", "order-free", "one-more",
+        "param-value-without-match", "one-of-each-side-unmatched", "tel", "star",
+    ],
+)
+def test_same_contacts(a: list[str], b: list[str], same: bool) -> None:
+    assert same_contacts(a, b) is same
+    assert same_contacts(b, a) is same
+    assert same_contacts(tuple(a), b) is same  # a tuple and a list of the same URIs
 
 
 def test_challenge_retry_whose_contact_gained_a_parameter_is_the_same_attempt() -> None:
