@@ -23,12 +23,15 @@ below) and the per-transaction record of first responses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sipladder.model import (
     Endpoint,
     Message,
+    NameAddr,
     ResponseSeen,
     SipMessage,
     Transaction,
@@ -87,7 +90,51 @@ def has_magic_cookie(branch: str | None) -> bool:
 
 def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
     """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
-    return tuple((sent_by_key(v), v.branch or "") for v in sip.vias)
+    return tuple((sent_by_key(v), _branch(v) or "") for v in sip.vias)
+
+
+# Correlation reads the tags and branches of every message: these are ``NameAddr.tag`` and
+# ``Via.branch`` without the property and the generic parameter lookup (names are stored
+# lower-cased, model._param), which cost more than the rest of a dict lookup.
+
+
+def name_tag(addr: NameAddr | None) -> str | None:
+    """``addr.tag``, None when ``addr`` is None."""
+    if addr is None:
+        return None
+    for key, value in addr.params:
+        if key == "tag":
+            return value
+    return None
+
+
+def _branch(via: Via) -> str | None:
+    for key, value in via.params:
+        if key == "branch":
+            return value
+    return None
+
+
+def record_builder(cls: type[Any]) -> Callable[..., Any]:
+    """A keyword-only constructor for a frozen slotted dataclass that sets the slots directly.
+
+    The dataclass ``__init__`` of a frozen class calls ``object.__setattr__`` once per field;
+    the slot descriptors themselves are about twice as fast, which counts for the records
+    built once per message or transaction (the parser does the same for its records). Every
+    field must be given (defaults are not applied); the result equals the dataclass
+    constructor's (tests/correlate/test_transactions.py)."""
+    names = list(cls.__dataclass_fields__)
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    for i, name in enumerate(names):
+        namespace[f"_set{i}"] = cls.__dict__[name].__set__
+    lines = "".join(f"    _set{i}(o, {name})\n" for i, name in enumerate(names))
+    source = f"def build(*, {', '.join(names)}):\n    o = _new(_cls)\n{lines}    return o\n"
+    exec(source, namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+_new_transaction = record_builder(Transaction)
+_new_response_seen = record_builder(ResponseSeen)
 
 
 @dataclass(slots=True)
@@ -130,11 +177,12 @@ class TxBuilder:
         return self.method == "INVITE"
 
     def apply(self, event: Event) -> None:
-        machine = INVITE_MACHINE if self.is_invite else NON_INVITE_MACHINE
-        self.state = machine.get((self.state, event), self.state)
+        machine = INVITE_MACHINE if self.method == "INVITE" else NON_INVITE_MACHINE
+        state = self.state
+        self.state = machine.get((state, event), state)
 
     def freeze(self) -> Transaction:
-        return Transaction(
+        return _new_transaction(
             id=self.id,
             key=self.key,
             method=self.method,
@@ -175,7 +223,9 @@ def sent_by_key(via: Via) -> str:
     """The sent-by as compared: host in lower case, the default port written out, so that
     ``host`` and ``host:5060`` match (some UAs drop the port when they build the CANCEL)."""
     host = via.host.lower()
-    port = via.port if via.port is not None else DEFAULT_PORTS.get(via.transport.upper(), 5060)
+    port = via.port
+    if port is None:
+        port = DEFAULT_PORTS.get(via.transport.upper(), 5060)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -183,21 +233,22 @@ def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
     """The matching key of a message for ``method`` and whether it is the RFC 2543 fallback.
 
     None when the message has nothing to match on (no Via at all)."""
-    via = sip.top_via
-    if via is None:
+    vias = sip.vias
+    if not vias:
         return None
-    branch = via.branch
-    sent_by = sent_by_key(via)
-    if has_magic_cookie(branch):
+    via = vias[0]
+    branch = _branch(via)
+    if branch is not None and branch.startswith(MAGIC_COOKIE):
         # RFC 3261 section 17.2.3: branch + sent-by + method (ACK matches INVITE, which
         # the caller asks for by passing method="INVITE"). The branch is case-sensitive.
-        return f"{branch}|{sent_by}|{method}", False
+        return f"{branch}|{sent_by_key(via)}|{method}", False
     # RFC 3261 section 17.2.3, last paragraphs (RFC 2543 compatibility): Call-ID, From tag,
     # CSeq, and top Via; Request-URI and To tag are checked separately (responses lack the
     # first, the initial request the second).
     cseq = sip.cseq.number if sip.cseq else ""
+    from_tag = name_tag(sip.from_) or ""
     return (
-        f"2543|{sip.call_id or ''}|{sip.from_tag or ''}|{cseq}|{method}|{sent_by}|{branch or ''}",
+        f"2543|{sip.call_id or ''}|{from_tag}|{cseq}|{method}|{sent_by_key(via)}|{branch or ''}",
         True,
     )
 
@@ -265,47 +316,42 @@ class TransactionTable:
         return tx
 
     def _add_request_copy(self, tx: TxBuilder, message: Message, ack: bool = False) -> bool:
-        sip = message.sip
         tx.messages.append(message.index)
-        signature = ("req", message.src, message.dst, sip.method, sip.request_uri)
-        if signature in tx.seen:
+        seen = tx.seen
+        before = len(seen)
+        seen.add(_request_signature(message))
+        if len(seen) == before:
             tx.retransmissions += 1
             return True
-        tx.seen.add(signature)
         if ack:
             tx.apply(Event.ACK)
         return False
 
     def _new(self, message: Message, key: str, method: str, rfc2543: bool) -> TxBuilder:
         sip = message.sip
+        vias, cseq, from_, to = sip.vias, sip.cseq, sip.from_, sip.to
         tx = TxBuilder(
-            id=len(self.transactions),
-            key=key,
-            method=method,
-            call_id=sip.call_id,
-            cseq=sip.cseq.number if sip.cseq else None,
-            branch=sip.branch,
-            client=message.src,
-            server=message.dst,
-            request=message.index,
-            start_ns=message.ts_ns,
+            len(self.transactions),  # id
+            key,
+            method,
+            sip.call_id,
+            cseq.number if cseq else None,
+            _branch(vias[0]) if vias else None,
+            message.src,  # client
+            message.dst,  # server
+            message.index,  # request
+            message.ts_ns,  # start_ns
             # An ACK for a 2xx has no transaction in the RFC (17.1.1.3): nothing to wait for.
-            state=(
-                S.CALLING
-                if method == "INVITE"
-                else S.TERMINATED
-                if method == "ACK"
-                else S.TRYING
-            ),
-            rfc2543=rfc2543,
-            request_uri=sip.request_uri,
-            from_uri=sip.from_.uri if sip.from_ else None,
-            to_uri=sip.to.uri if sip.to else None,
-            from_tag=sip.from_tag,
-            to_tag=sip.to_tag,
+            _INITIAL_STATE.get(method, _TRYING),
+            rfc2543,
+            sip.request_uri,
+            from_.uri if from_ else None,
+            to.uri if to else None,
+            name_tag(from_),
+            name_tag(to),
         )
         tx.messages.append(message.index)
-        tx.seen.add(("req", message.src, message.dst, sip.method, sip.request_uri))
+        tx.seen.add(_request_signature(message))
         self.transactions.append(tx)
         self._by_key[key] = tx.id
         if method == "CANCEL":
@@ -330,28 +376,52 @@ class TransactionTable:
 
     def _response(self, message: Message) -> tuple[TxBuilder | None, bool]:
         sip = message.sip
-        found = transaction_key(sip, sip.cseq_method or "?")
+        cseq = sip.cseq
+        found = transaction_key(sip, (cseq.method if cseq else None) or "?")
         index = self._by_key.get(found[0]) if found else None
-        if index is None or sip.status is None:
+        status = sip.status
+        if index is None or status is None:
             self.orphan_responses += 1
             return None, False
         tx = self.transactions[index]
         tx.messages.append(message.index)
         # A response retransmission repeats the same status from the same side on the same hop;
-        # the To tag keeps the answers of different forks (same status) apart.
-        signature = ("resp", message.src, message.dst, sip.status, sip.reason, sip.to_tag)
-        if signature in tx.seen:
+        # the To tag keeps the answers of different forks (same status) apart. (Endpoints as
+        # their fields: an Endpoint's hash is a Python-level function; one hash per message.)
+        to_tag = name_tag(sip.to)
+        src, dst = message.src, message.dst
+        seen = tx.seen
+        before = len(seen)
+        seen.add(("resp", src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
+        if len(seen) == before:
             tx.retransmissions += 1
             return tx, True
-        tx.seen.add(signature)
-        status = sip.status
-        tx.responses.append(ResponseSeen(status, message.ts_ns, message.index, sip.to_tag))
+        ts_ns = message.ts_ns
+        tx.responses.append(
+            _new_response_seen(status=status, ts_ns=ts_ns, message=message.index, to_tag=to_tag)
+        )
         if status < 200:
             if tx.first_provisional_ns is None:
-                tx.first_provisional_ns = message.ts_ns
-        elif tx.final_status is None:
-            tx.final_status = status
-            tx.final_ns = message.ts_ns
-            tx.final_to_tag = sip.to_tag
-        tx.apply(response_event(status))
+                tx.first_provisional_ns = ts_ns
+            event = _PROVISIONAL
+        else:
+            if tx.final_status is None:
+                tx.final_status = status
+                tx.final_ns = ts_ns
+                tx.final_to_tag = to_tag
+            event = _SUCCESS if status < 300 else _FAILURE
+        tx.apply(event)
         return tx, False
+
+
+def _request_signature(message: Message) -> tuple[object, ...]:
+    """What two copies of one request on one hop share (see TransactionTable._response)."""
+    src, dst, sip = message.src, message.dst, message.sip
+    return ("req", src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri)
+
+
+#: The state of a new transaction by method; any other method starts in Trying.
+_INITIAL_STATE = {"INVITE": S.CALLING, "ACK": S.TERMINATED}
+# (a global is cheaper to read than an enum member, in the per-message paths)
+_TRYING = S.TRYING
+_PROVISIONAL, _SUCCESS, _FAILURE = Event.PROVISIONAL, Event.SUCCESS, Event.FAILURE

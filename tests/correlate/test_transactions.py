@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sipladder.correlate import Correlator
-from sipladder.correlate.transactions import INVITE_MACHINE, NON_INVITE_MACHINE, Event
+from sipladder.correlate.transactions import (
+    INVITE_MACHINE,
+    NON_INVITE_MACHINE,
+    Event,
+    name_tag,
+    record_builder,
+)
+from sipladder.model import Dialog, NameAddr, ResponseSeen, Transaction
 from sipladder.model import TransactionState as S
 from tests.correlate.sipflow import Flow, ms
 
@@ -341,3 +350,31 @@ def test_finish_twice_gives_the_same_result_and_feed_after_finish_is_refused() -
     assert first.dialogs[0].messages == (0, 1)
     with pytest.raises(RuntimeError):
         correlator.feed(inv)
+
+
+@pytest.mark.parametrize("cls", [Transaction, ResponseSeen, Dialog], ids=lambda c: c.__name__)
+def test_record_builder_makes_the_same_record_as_the_dataclass(cls: type) -> None:
+    # A distinct value per field: a field set into the wrong slot would show.
+    values = {name: f"value-{i}" for i, name in enumerate(cls.__dataclass_fields__)}
+    built = record_builder(cls)(**values)
+    assert type(built) is cls
+    assert built == cls(**values) and repr(built) == repr(cls(**values))
+    assert hash(built) == hash(cls(**values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, next(iter(values)), 1)  # still frozen
+    some = dict(list(values.items())[:-1])
+    with pytest.raises(TypeError):
+        record_builder(cls)(**some)  # defaults are not filled in silently
+
+
+@pytest.mark.parametrize(
+    ("params", "tag"),
+    [((), None), ((("tag", "a1"),), "a1"), ((("lr", None), ("tag", "b2")), "b2"),
+     ((("tag", None),), None)],
+    ids=["none", "only", "after-other", "valueless"],
+)
+def test_name_tag_reads_the_tag_parameter(params: tuple[tuple[str, str | None], ...],
+                                          tag: str | None) -> None:
+    addr = NameAddr(None, "sip:a@b", params)
+    assert name_tag(addr) == addr.tag == tag
+    assert name_tag(None) is None
