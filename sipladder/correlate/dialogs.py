@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sipladder.correlate.transactions import TxBuilder
-from sipladder.model import Dialog, DialogState, DialogStateChange, Message
+from sipladder.correlate.transactions import TxBuilder, name_tag, record_builder
+from sipladder.model import Dialog, DialogState, DialogStateChange, Message, MessageKind
 
 D = DialogState
 
@@ -70,12 +70,13 @@ class DialogBuilder:
         if new is None or new is self.state:
             return
         self.state = new
-        self.history.append(DialogStateChange(message.ts_ns, new, message.index))
-        if new is D.TERMINATED:
-            self.end_ns = message.ts_ns
+        ts_ns = message.ts_ns
+        self.history.append(_new_state_change(ts_ns=ts_ns, state=new, message=message.index))
+        if new is _TERMINATED:
+            self.end_ns = ts_ns
 
     def freeze(self) -> Dialog:
-        return Dialog(
+        return _new_dialog(
             id=self.id,
             call_id=self.call_id,
             from_tag=self.from_tag,
@@ -91,8 +92,12 @@ class DialogBuilder:
         )
 
 
-def _pair(call_id: str, a: str, b: str) -> tuple[str, str, str]:
-    return (call_id, a, b) if a <= b else (call_id, b, a)
+_new_dialog = record_builder(Dialog)
+_new_state_change = record_builder(DialogStateChange)
+# (a global is cheaper to read than an enum member, in the per-message paths)
+_REQUEST = MessageKind.REQUEST
+_TERMINATED = D.TERMINATED
+_PROVISIONAL, _SUCCESS, _FAILURE = DialogEvent.PROVISIONAL, DialogEvent.SUCCESS, DialogEvent.FAILURE
 
 
 class DialogTable:
@@ -104,13 +109,20 @@ class DialogTable:
 
     def feed(self, message: Message, tx: TxBuilder | None, retransmission: bool) -> int | None:
         sip = message.sip
-        call_id, from_tag, to_tag = sip.call_id, sip.from_tag, sip.to_tag
-        if call_id is None or from_tag is None or to_tag is None:
+        call_id = sip.call_id
+        if call_id is None:
+            return None
+        to_tag = name_tag(sip.to)
+        if to_tag is None:
             return None  # no dialog identified yet (a dialog-creating request, a 100 Trying)
-        key = _pair(call_id, from_tag, to_tag)
+        from_tag = name_tag(sip.from_)
+        if from_tag is None:
+            return None
+        # the two tags as an unordered pair (either side may send the request)
+        key = (call_id, from_tag, to_tag) if from_tag <= to_tag else (call_id, to_tag, from_tag)
         index = self._by_key.get(key)
         dialog = self.dialogs[index] if index is not None else None
-        if sip.is_request:
+        if sip.kind is _REQUEST:
             method = sip.method or "?"
             if dialog is None:
                 if method in ("ACK", "CANCEL") or retransmission:
@@ -130,11 +142,7 @@ class DialogTable:
             if not retransmission:
                 if creating:
                     event = (
-                        DialogEvent.PROVISIONAL
-                        if status < 200
-                        else DialogEvent.SUCCESS
-                        if status < 300
-                        else DialogEvent.FAILURE
+                        _PROVISIONAL if status < 200 else _SUCCESS if status < 300 else _FAILURE
                     )
                     if status != 100:
                         dialog.apply(event, message)
@@ -158,13 +166,7 @@ class DialogTable:
         creating: int | None,
     ) -> DialogBuilder:
         dialog = DialogBuilder(
-            id=len(self.dialogs),
-            call_id=call_id,
-            from_tag=from_tag,
-            to_tag=to_tag,
-            start_ns=message.ts_ns,
-            method=method,
-            creating_transaction=creating,
+            len(self.dialogs), call_id, from_tag, to_tag, message.ts_ns, method, creating
         )
         self.dialogs.append(dialog)
         self._by_key[key] = dialog.id

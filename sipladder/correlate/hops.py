@@ -28,8 +28,8 @@ class HopLinker:
 
     def link(self, tx: TxBuilder, sip: SipMessage) -> None:
         vias = via_identity(sip)
-        base = (tx.call_id, tx.cseq, tx.method)
-        parent = self._index.get((*base, vias[1:])) if len(vias) > 1 else None
+        call_id, cseq, method = tx.call_id, tx.cseq, tx.method
+        parent = self._index.get((call_id, cseq, method, vias[1:])) if len(vias) > 1 else None
         if parent is not None and parent.id != tx.id:
             tx.parent = parent.id
             tx.hop = parent.hop + 1
@@ -37,5 +37,5 @@ class HopLinker:
         else:
             tx.group = self.groups
             self.groups += 1
-        self._index.setdefault((*base, vias), tx)
+        self._index.setdefault((call_id, cseq, method, vias), tx)
 

@@ -90,7 +90,7 @@ def has_magic_cookie(branch: str | None) -> bool:
 
 def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
     """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
-    return tuple((sent_by_key(v), _branch(v) or "") for v in sip.vias)
+    return tuple([(sent_by_key(v), _branch(v) or "") for v in sip.vias])
 
 
 # Correlation reads the tags and branches of every message: these are ``NameAddr.tag`` and
