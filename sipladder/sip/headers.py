@@ -162,6 +162,20 @@ def split_commas(value: str) -> list[str]:
 _PARAM_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^;"]+|")+')
 
 
+# parameter name as written -> stripped, lower-cased and interned (``tag``, ``branch``,
+# ``lr``, ...: a handful of names in real traffic); bounded, cleared when full
+_PARAM_NAMES: dict[str, str] = {}
+
+
+def _param_name(written: str) -> str:
+    name = _intern(written.strip().lower())  # one copy for all
+    if len(written) <= 256:
+        if len(_PARAM_NAMES) >= 4096:
+            _PARAM_NAMES.clear()
+        _PARAM_NAMES[written] = name
+    return name
+
+
 def split_params(text: str) -> tuple[tuple[str, str | None], ...]:
     """``;tag=x;lr;q="a;b"`` -> ``(("tag", "x"), ("lr", None), ("q", '"a;b"'))``.
 
@@ -176,9 +190,12 @@ def split_params(text: str) -> tuple[tuple[str, str | None], ...]:
     else:
         pieces = _PARAM_ITEM.findall(text)
     params: list[tuple[str, str | None]] = []
+    names = _PARAM_NAMES
     for piece in pieces:
-        name, eq, val = piece.partition("=")
-        name = _intern(name.strip().lower())  # tag, branch, lr, ...: one copy for all
+        written, eq, val = piece.partition("=")
+        name = names.get(written)
+        if name is None:
+            name = _param_name(written)
         if not name:
             continue
         params.append((name, val.strip() if eq else None))

@@ -131,3 +131,15 @@ PIECES = st.lists(
 @given(PIECES)
 def test_generated_inputs_agree(data: bytes) -> None:
     assert_same_both_ways(data)
+
+
+def test_top_branch_is_the_first_readable_via() -> None:
+    """An unreadable first Via: the branch check applies to the next Via that can be read
+    (a mutated real message showed a shortcut for the usual single Via getting this wrong)."""
+    data = CRLF_MESSAGE.replace(
+        b"Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n",
+        b"Via: 192.0.2.1:5060\r\nVia: SIP/2.0/UDP g;branch=abc\r\n",
+    )
+    codes = [a.code for a in parse_message(data).anomalies]
+    assert codes == ["via-invalid", "via-branch-no-cookie"]
+    assert_same_both_ways(data)
