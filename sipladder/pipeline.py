@@ -57,6 +57,8 @@ class Shard:
 
     number: int
     count: int
+    #: positions of the messages this worker could not parse (those it reported)
+    unparsable: list[int] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -116,8 +118,10 @@ def messages_from_payloads(
             try:
                 sip = parse_message(chunk)
             except SipParseError as exc:
-                if shard is not None and owner is None and not lead:
-                    continue
+                if shard is not None:
+                    if owner is None and not lead:
+                        continue
+                    shard.unparsable.append(position)
                 counters.unparsable += 1
                 report(
                     Diagnostic(

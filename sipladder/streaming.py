@@ -26,6 +26,7 @@ capture of the test data).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import os
 import sys
@@ -35,8 +36,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sipladder.correlate import Correlator
+from sipladder.correlate.transactions import transaction_key
 from sipladder.errors import CaptureError, SipLadderError
-from sipladder.model import Call, Diagnostic
+from sipladder.model import Call, Diagnostic, DialogState, Message, TransactionState
 from sipladder.pipeline import Counters, Shard, tracked_messages, without_cyclic_gc
 from sipladder.progress import Progress
 from sipladder.readers import read_frames
@@ -91,6 +93,8 @@ def stream_calls(
         result = _parallel(paths, count, progress)
         if result is not None:
             return result
+        # the split was inexact: what linked Call-IDs makes a per-Call-ID reading inexact too
+        return _single(paths, progress, by_call_id=False)
     return _single(paths, progress)
 
 
@@ -100,10 +104,168 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
+# --------------------------------------------------------------------------- per Call-ID
+
+#: How long a Call-ID must have been quiet, after its call ended, before its state is
+#: dropped: twice T2 (RFC 3261 section 17.1.2.2: T2 = 4 s is the longest interval between
+#: two retransmissions, of a request whose response was lost or of a 2xx waiting for its
+#: ACK, 13.3.1.4), so a peer still retransmitting is heard within it. Also how often an
+#: unfinished Call-ID is looked at again. A message for a dropped Call-ID is caught and the
+#: capture read again with one correlator (:attr:`CallsByCallId.exact`).
+QUIET_NS = 8_000_000_000
+
+#: Transaction states after which nothing more is expected but retransmissions.
+_TX_ENDED = frozenset({TransactionState.COMPLETED, TransactionState.CONFIRMED,
+                       TransactionState.TERMINATED})  # fmt: skip
+
+#: Capture time between two looks for ended calls.
+_SWEEP_NS = 1_000_000_000
+
+
+@dataclass(slots=True)
+class _Open:
+    """One Call-ID being correlated: its own correlator, and the ids its records have in
+    the whole stream (given in order of creation, as one correlator would give them)."""
+
+    serial: int
+    correlator: Correlator
+    transaction_ids: list[int] = field(default_factory=list)  #: by local id
+    dialog_ids: list[int] = field(default_factory=list)
+    last_ns: int = 0
+
+
+class CallsByCallId:
+    """Correlates each Call-ID with a correlator of its own, and drops that correlator 32 s
+    after its call ended (every transaction answered, every dialog terminated): memory holds
+    the calls in progress and the finished Call records, whatever the length of the capture.
+
+    The result equals one :class:`~sipladder.correlate.Correlator`'s ``calls`` unless a
+    message links Call-IDs, which one correlator would see and this cannot: a message
+    without Call-ID, a transaction key (RFC 3261 17.2.3: branch, sent-by, method; not the
+    Call-ID) used under two Call-IDs, or a message for a Call-ID whose state was dropped.
+    Then :attr:`exact` turns False and the caller must read the capture again with one
+    correlator; :attr:`created_keys` and :attr:`looked_up_keys` let a parent check the
+    same across workers.
+    """
+
+    def __init__(self, quiet_ns: int = QUIET_NS) -> None:
+        self.quiet_ns = quiet_ns
+        self.exact = True
+        self.calls: list[Call] = []
+        self.created_transactions: list[int] = []  #: Message.index that created each id
+        self.created_dialogs: list[int] = []
+        self.created_keys: dict[int, int] = {}  #: hash(transaction key) -> serial of its owner
+        self.looked_up_keys: set[int] = set()  #: hash of keys sought but not found
+        self._open: dict[str, _Open] = {}  # least recently active first
+        self._done: dict[str, bool] = {}  # Call-ID dropped -> whether it was a call
+        self._serials = 0
+        self._next_sweep = 0
+
+    def feed(self, message: Message) -> None:
+        sip = message.sip
+        call_id = sip.call_id
+        if call_id is None:
+            self.exact = False  # may belong to a transaction of any Call-ID (by branch)
+            return
+        entry = self._open.pop(call_id, None)
+        if entry is None:
+            was_call = self._done.get(call_id)
+            if was_call or (was_call is not None and sip.method == "INVITE"):
+                self.exact = False  # its call record is out already, or would change
+                return
+            self._serials += 1
+            entry = _Open(self._serials, Correlator(keep_messages=False))
+        self._open[call_id] = entry  # (again) the most recently active
+        now = entry.last_ns = message.ts_ns
+        if now >= self._next_sweep:
+            self._next_sweep = now + _SWEEP_NS
+            self._sweep(now)
+        correlator = entry.correlator
+        transactions = correlator.transaction_builders
+        known = len(transactions)
+        dialogs = len(correlator.dialog_builders)
+        tx_id = correlator.feed(message).transaction
+        if len(transactions) > known:
+            entry.transaction_ids.append(len(self.created_transactions))
+            self.created_transactions.append(message.index)
+            created = transactions[-1]
+            if self.created_keys.setdefault(hash(created.key), entry.serial) != entry.serial:
+                self.exact = False  # the same key under another Call-ID
+            if created.method in ("CANCEL", "ACK") and (
+                created.cancels is None or created.method == "ACK"
+            ):
+                self._looked_up(transaction_key(sip, "INVITE"), entry)
+        elif tx_id is None and not sip.is_request:
+            self._looked_up(transaction_key(sip, sip.cseq_method or "?"), entry)
+        if len(correlator.dialog_builders) > dialogs:
+            entry.dialog_ids.append(len(self.created_dialogs))
+            self.created_dialogs.append(message.index)
+
+    def _looked_up(self, found: tuple[str, bool] | None, entry: _Open) -> None:
+        """A key this Call-ID sought and did not find (a response's transaction, the INVITE
+        of a CANCEL or of an ACK): under another Call-ID, one correlator would find it."""
+        if found is None:
+            return
+        key = hash(found[0])
+        self.looked_up_keys.add(key)
+        if self.created_keys.get(key, entry.serial) != entry.serial:
+            self.exact = False
+
+    def _sweep(self, now_ns: int) -> None:
+        """Drop the Call-IDs quiet for ``quiet_ns`` whose call has ended; look at the others
+        again after another ``quiet_ns``."""
+        limit = now_ns - self.quiet_ns
+        opened = self._open
+        while opened:
+            call_id = next(iter(opened))
+            entry = opened[call_id]
+            if entry.last_ns > limit:
+                break
+            del opened[call_id]
+            if _ended(entry.correlator):
+                self._close(call_id, entry)
+            else:
+                entry.last_ns = now_ns
+                opened[call_id] = entry
+
+    def _close(self, call_id: str, entry: _Open) -> None:
+        calls = entry.correlator.finish_calls()
+        self._done[call_id] = bool(calls)
+        txs, dialogs = entry.transaction_ids, entry.dialog_ids
+        for call in calls:
+            self.calls.append(
+                replace(
+                    call,
+                    transactions=tuple(txs[t] for t in call.transactions),
+                    dialogs=tuple(dialogs[d] for d in call.dialogs),
+                    invite=None if call.invite is None else txs[call.invite],
+                    bye=None if call.bye is None else txs[call.bye],
+                )
+            )
+
+    def finish(self) -> list[Call]:
+        """Every call, in order of its Call-ID's first message (as one correlator lists them)."""
+        for call_id, entry in self._open.items():
+            self._close(call_id, entry)
+        self._open.clear()
+        self.calls.sort(key=lambda call: call.messages[0])
+        return self.calls
+
+
+def _ended(correlator: Correlator) -> bool:
+    return all(tx.state in _TX_ENDED for tx in correlator.transaction_builders) and all(
+        dialog.state is DialogState.TERMINATED for dialog in correlator.dialog_builders
+    )
+
+
 # --------------------------------------------------------------------------- one process
 
 
-def _single(paths: Sequence[str], progress: Progress | None) -> CallsResult:
+def _single(
+    paths: Sequence[str], progress: Progress | None, by_call_id: bool = True
+) -> CallsResult:
+    """One process: per Call-ID (dropping ended calls), or, when that turns out inexact
+    (or ``by_call_id`` is False), one correlator over everything."""
     diagnostics: list[Diagnostic] = []
     counters = Counters()
 
@@ -111,7 +273,7 @@ def _single(paths: Sequence[str], progress: Progress | None) -> CallsResult:
         diagnostics.append(diagnostic)
         counters.diagnostics[diagnostic.code] = counters.diagnostics.get(diagnostic.code, 0) + 1
 
-    correlator = Correlator(keep_messages=False)
+    correlator = CallsByCallId() if by_call_id else Correlator(keep_messages=False)
     first: int | None = None
     with without_cyclic_gc():
         frames = read_frames(paths, report)
@@ -119,7 +281,14 @@ def _single(paths: Sequence[str], progress: Progress | None) -> CallsResult:
             if first is None:
                 first = message.ts_ns
             correlator.feed(message)
-        calls = correlator.finish_calls()
+            if isinstance(correlator, CallsByCallId) and not correlator.exact:
+                break
+        if isinstance(correlator, CallsByCallId):
+            if not correlator.exact:
+                return _single(paths, progress, by_call_id=False)
+            calls = correlator.finish()
+        else:
+            calls = correlator.finish_calls()
     return CallsResult(calls, diagnostics, counters, first, 1)
 
 
@@ -132,10 +301,12 @@ class _Part:
     positions (in the whole capture's SIP message stream) that renumber them."""
 
     calls: list[Call] = field(default_factory=list)
-    created_transactions: list[int] = field(default_factory=list)  #: by local id
-    created_dialogs: list[int] = field(default_factory=list)  #: by local id
-    kept: list[int] = field(default_factory=list)  #: positions of the messages correlated
-    key_hashes: set[int] = field(default_factory=set)  #: hash() of each transaction key
+    created_transactions: list[int] = field(default_factory=list)  #: by the part's id
+    created_dialogs: list[int] = field(default_factory=list)  #: by the part's id
+    kept: int = 0  #: messages correlated
+    unparsable: list[int] = field(default_factory=list)  #: positions of those not parsed
+    created_keys: set[int] = field(default_factory=set)  #: hash() of each transaction key
+    looked_up_keys: set[int] = field(default_factory=set)  #: and of keys sought in vain
     diagnostics: list[tuple[int, int, Diagnostic]] = field(default_factory=list)
     counters: Counters = field(default_factory=Counters)
     first: tuple[int, int] | None = None  #: (position, time) of its first message
@@ -151,8 +322,7 @@ def _work(paths: Sequence[str], shard: Shard, progress: Progress | None) -> _Par
         # where in the stream, so the parent can merge the workers' lists in capture order
         diagnostics.append((counters.frames, counters.payloads, diagnostic))
 
-    correlator = Correlator(keep_messages=False)
-    kept = part.kept
+    correlator = CallsByCallId()
     number, count = shard.number, shard.count
     frames = read_frames(paths, report)
     for message in tracked_messages(frames, report, counters, progress, shard=shard):
@@ -167,12 +337,17 @@ def _work(paths: Sequence[str], shard: Shard, progress: Progress | None) -> _Par
             continue  # parsed by every worker for want of a hint: another one's
         if part.first is None:
             part.first = (message.index, message.ts_ns)
-        kept.append(message.index)
+        part.kept += 1
         correlator.feed(message)
-    part.calls = correlator.finish_calls()
-    part.created_transactions = [b.messages[0] for b in correlator.transaction_builders]
-    part.created_dialogs = [b.messages[0] for b in correlator.dialog_builders]
-    part.key_hashes = {hash(key) for key in correlator.transaction_keys}
+        if not correlator.exact:
+            part.exact = False
+            return part
+    part.calls = correlator.finish()
+    part.unparsable = shard.unparsable
+    part.created_transactions = correlator.created_transactions
+    part.created_dialogs = correlator.created_dialogs
+    part.created_keys = set(correlator.created_keys)
+    part.looked_up_keys = correlator.looked_up_keys
     return part
 
 
@@ -241,11 +416,15 @@ def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> Ca
 
 
 def _keys_shared(parts: Sequence[_Part]) -> bool:
-    seen: set[int] = set()
-    for part in parts:
-        if not seen.isdisjoint(part.key_hashes):
-            return True
-        seen |= part.key_hashes
+    """Whether a transaction key was created in two parts, or sought in vain in one and
+    created in another: one correlator would have linked the two Call-IDs."""
+    for number, part in enumerate(parts):
+        for other in parts[number + 1 :]:
+            if not part.created_keys.isdisjoint(other.created_keys):
+                return True
+        for other in parts:
+            if other is not part and not part.looked_up_keys.isdisjoint(other.created_keys):
+                return True
     return False
 
 
@@ -255,7 +434,8 @@ def _ranks(lists: Sequence[Sequence[int]]) -> dict[int, int]:
 
 
 def _merge(parts: Sequence[_Part]) -> CallsResult:
-    message_rank = _ranks([part.kept for part in parts])
+    # positions count every SIP-looking message, Message.index only those parsed
+    unparsable = sorted(p for part in parts for p in part.unparsable)
     transaction_rank = _ranks([part.created_transactions for part in parts])
     dialog_rank = _ranks([part.created_dialogs for part in parts])
     calls: list[Call] = []
@@ -270,7 +450,11 @@ def _merge(parts: Sequence[_Part]) -> CallsResult:
             calls.append(
                 replace(
                     call,
-                    messages=tuple(message_rank[p] for p in call.messages),
+                    messages=(
+                        tuple(p - bisect.bisect(unparsable, p) for p in call.messages)
+                        if unparsable
+                        else call.messages
+                    ),
                     transactions=tuple(transaction_rank[created_tx[t]] for t in call.transactions),
                     dialogs=tuple(dialog_rank[created_dialog[d]] for d in call.dialogs),
                     invite=tx(call.invite),
@@ -283,7 +467,7 @@ def _merge(parts: Sequence[_Part]) -> CallsResult:
     counters = Counters(
         frames=lead.frames,
         payloads=lead.payloads,
-        sip_messages=len(message_rank),
+        sip_messages=sum(part.kept for part in parts),
         non_sip_payloads=lead.non_sip_payloads,
         unparsable=sum(part.counters.unparsable for part in parts),
         ignored=lead.ignored,

@@ -6,6 +6,7 @@ would not be exact; and it keeps no messages."""
 from __future__ import annotations
 
 import json
+import struct
 import tracemalloc
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from sipladder.capture import Capture
 from sipladder.correlate import Correlator
 from sipladder.sip.skim import shard_of
-from sipladder.streaming import PARALLEL_MIN_BYTES, default_workers, stream_calls
+from sipladder.streaming import PARALLEL_MIN_BYTES, QUIET_NS, default_workers, stream_calls
 from tests.test_limits import ipv4, udp, write_pcap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,15 +30,33 @@ CAPTURES = sorted(
 def split_is_exact(capture: Capture, workers: int) -> bool:
     """Whether a split by Call-ID between ``workers`` can give one correlator's result,
     decided from the whole capture's records (not by the code under test): every message
-    has a Call-ID, and no transaction key is used in two parts."""
-    if any(m.sip.call_id is None for m in capture.records):
+    has a Call-ID, no transaction holds messages of two Call-IDs or cancels one of another
+    Call-ID, and no transaction key is used in two parts."""
+    records = capture.records
+    if any(m.sip.call_id is None for m in records):
         return False
+    transactions = capture.correlation.transactions
     parts: dict[str, int] = {}
-    for tx in capture.correlation.transactions:
+    for tx in transactions:
+        if {records[i].sip.call_id for i in tx.messages} != {tx.call_id}:
+            return False
+        if tx.cancels is not None and transactions[tx.cancels].call_id != tx.call_id:
+            return False
         part = shard_of(tx.call_id, workers)
         if parts.setdefault(tx.key, part) != part:
             return False
     return True
+
+
+def quiet_gap(capture: Capture) -> bool:
+    """Whether some Call-ID is quiet for more than 32 s between two of its messages (then
+    its state may have been dropped in between, and the reading is done again)."""
+    last: dict[str | None, int] = {}
+    for m in capture.records:
+        if m.ts_ns - last.get(m.sip.call_id, m.ts_ns) > QUIET_NS:
+            return True
+        last[m.sip.call_id] = m.ts_ns
+    return False
 
 
 def same_reading(capture: Capture, result_workers: int, result: object) -> None:
@@ -66,7 +85,10 @@ def test_same_calls_as_one_correlator(path: str) -> None:
         result = stream_calls(str(ROOT / path), workers=workers)
         same_reading(capture, workers, result)
         # split when it can be exact, else read again by one process
-        assert result.workers == (workers if split_is_exact(capture, workers) else 1)
+        if not split_is_exact(capture, workers):
+            assert result.workers == 1
+        elif not quiet_gap(capture):
+            assert result.workers == workers
 
 
 def call_id_in_part(part: int, parts: int = 2, prefix: str = "c") -> str:
@@ -138,6 +160,26 @@ def test_messages_without_hint_go_to_their_parsed_part(tmp_path: Path) -> None:
     assert [c.call_id for c in result.calls] == calls
 
 
+def test_unparsable_messages_in_a_split_reading(tmp_path: Path) -> None:
+    # SIP-looking but unparsable (no Request-URI), with a Call-ID hint for either part and
+    # without one: reported once, by the worker that owns it (worker 0 when unknown), and
+    # the message indices of the calls after them are those of one reader
+    broken = [b"INVITE  SIP/2.0\r\nCall-ID: " + call_id_in_part(p, prefix="u").encode()
+              + b"\r\n\r\n" for p in (0, 1)] + [b"INVITE  SIP/2.0\r\ni: z@x\r\n\r\n"]
+    messages = []
+    for n, call_id in enumerate(call_id_in_part(p, prefix=f"v{n}") for n in range(3)
+                                for p in (0, 1)):
+        messages += [broken[n % 3], invite(call_id, f"z9hG4bKv{n}"),
+                     ringing(call_id, f"z9hG4bKv{n}")]
+    path = capture_of(tmp_path, messages)
+    capture = Capture(path)
+    assert capture.counters.unparsable == 6
+    for workers in (2, 3):
+        result = stream_calls(path, workers=workers)
+        assert result.workers == workers
+        same_reading(capture, workers, result)
+
+
 def test_unreadable_file_is_the_readers_error(tmp_path: Path) -> None:
     from sipladder.errors import CaptureError
 
@@ -148,15 +190,39 @@ def test_unreadable_file_is_the_readers_error(tmp_path: Path) -> None:
             stream_calls(str(bad), workers=workers)
 
 
-def test_messages_are_not_kept(tmp_path: Path) -> None:
-    # 600 calls of INVITE + 180, the INVITEs with 20 kB of padding: the Capture keeps every
-    # message (12 MB of bytes alone); the streaming path a few records per call
+def completed_call(call_id: str, n: int, pad: bytes) -> list[bytes]:
+    """INVITE (with ``pad``), 180, 200, ACK, BYE, 200."""
+    branch = f"z9hG4bKm{n}"
+    ok = ringing(call_id, branch).replace(b"180 Ringing", b"200 OK")
+    ack = invite(call_id, f"z9hG4bKa{n}").replace(b"INVITE", b"ACK").replace(
+        b"To: <sip:b@x>", b"To: <sip:b@x>;tag=2")
+    bye = ack.replace(b"ACK", b"BYE").replace(f"z9hG4bKa{n}".encode(), f"z9hG4bKb{n}".encode())
+    bye_ok = ok.replace(branch.encode(), f"z9hG4bKb{n}".encode()).replace(b" INVITE", b" BYE")
+    return [invite(call_id, branch, extra=pad), ringing(call_id, branch), ok, ack, bye, bye_ok]
+
+
+def write_timed_pcap(path: Path, frames: list[tuple[int, bytes]]) -> str:
+    """A classic pcap of (time in ms, frame) pairs."""
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for ms, data in frames:
+            sec, rest = divmod(ms, 1000)
+            f.write(struct.pack("<IIII", 1_700_000_000 + sec, rest * 1000, len(data), len(data)))
+            f.write(data)
+    return str(path)
+
+
+def test_ended_calls_are_dropped(tmp_path: Path) -> None:
+    # 600 completed calls, one a second, each INVITE with 20 kB of padding: the Capture
+    # keeps every message (12 MB of bytes alone); the streaming path keeps the Call
+    # records and the calls of the last 32 s
     pad = b"X-Padding: " + b"p" * 20_000 + b"\r\n"
-    messages = []
-    for n in range(600):
-        messages.append(invite(f"m{n}@x", f"z9hG4bKm{n}", extra=pad))
-        messages.append(ringing(f"m{n}@x", f"z9hG4bKm{n}"))
-    path = capture_of(tmp_path, messages)
+    frames = [
+        (1000 * n + 100 * k, ipv4(17, udp(message)))
+        for n in range(600)
+        for k, message in enumerate(completed_call(f"m{n}@x", n, pad))
+    ]
+    path = write_timed_pcap(tmp_path / "calls.pcap", frames)
     tracemalloc.start()
     try:
         capture = Capture(path)
@@ -169,9 +235,10 @@ def test_messages_are_not_kept(tmp_path: Path) -> None:
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
+    assert [c.state.value for c in calls] == ["completed"] * 600
     assert result.calls == calls
     assert kept > 600 * 20_000
-    assert peak < kept / 5, (peak, kept)
+    assert peak < kept / 10, (peak, kept)
 
 
 def test_correlator_without_messages_gives_the_same_records() -> None:
