@@ -143,3 +143,87 @@ def test_top_branch_is_the_first_readable_via() -> None:
     codes = [a.code for a in parse_message(data).anomalies]
     assert codes == ["via-invalid", "via-branch-no-cookie"]
     assert_same_both_ways(data)
+
+
+# ---- the memoised heads of Via and name-addr values read them as the grammar does
+
+VIA_TEXT = st.lists(
+    st.sampled_from(
+        ["SIP", "/", "2.0", "UDP", " ", "\t", "h", "[", "]", "::1", ":", "5060", ";",
+         "branch=z9hG4bK1", "=", "x", '"', "\r", "sip;", "/;"]
+    ),
+    max_size=14,
+).map("".join)  # fmt: skip
+
+
+VIA_PARTS = st.tuples(
+    st.sampled_from(["SIP", "SIP;x", " SIP", "S;"]),
+    st.sampled_from(["/", " / ", "/;"]),
+    st.sampled_from(["2.0", "2;0"]),
+    st.sampled_from(["/", "/ "]),
+    st.sampled_from(["UDP", "tcp", "UDP;"]),
+    st.sampled_from([" ", "", "\t"]),
+    st.sampled_from(["h", "[::1]", "[::1;x]", "[::1", "h;x", "h x"]),
+    st.sampled_from(["", ":5060", " : 5060", ":", ":;"]),
+    st.sampled_from(["", " ", " x", " x y", "\r"]),
+    st.sampled_from(["", ";branch=z9hG4bK1", ";;", ";rport", "; Branch = z9hG4bKa ;x", ";"]),
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(VIA_PARTS, VIA_TEXT))
+def test_via_head_memo_reads_like_the_whole_value(value: str) -> None:
+    parser._VIA_CACHE.clear()
+    parser._VIA_HEAD_CACHE.clear()
+    with_head = parser._via(value)
+    saved = parser._via_head
+    parser._via_head = lambda prefix: ()  # type: ignore[assignment] # always VIA_PARM on all
+    try:
+        parser._VIA_CACHE.clear()
+        parser._VIA_HEAD_CACHE.clear()
+        whole = parser._via(value)
+    finally:
+        parser._via_head = saved
+        parser._VIA_CACHE.clear()
+    assert with_head == whole
+
+
+ADDR_TEXT = st.lists(
+    st.sampled_from(
+        ["a", "b c", " ", "\t", "<", ">", "sip:x@h", ";", "tag=1", "=", ";;", "é", "@",
+         "\r", "x y", ",", "?"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+def name_addr_by_the_grammar(value: str) -> tuple[object, ...] | None:
+    """NAME_ADDR applied to the whole value, as RFC 3261 20.10 reads it (no quotes)."""
+    m = parser.g.NAME_ADDR.match(value)
+    if m is None:
+        return None
+    display = m["plain"].strip() or None
+    raw_uri, params = m["uri"], m["params"]
+    uri = raw_uri.strip()
+    code = None
+    if display is not None and not parser.g.DISPLAY_TOKENS.match(display):
+        code = "display-name-invalid"
+    elif uri != raw_uri or not parser.g.URI.match(uri):
+        code = "uri-invalid"
+    elif ";;" in params or params.rstrip().endswith(";"):
+        code = "param-empty"
+    return (display, uri, parser.split_params(params), code)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ADDR_TEXT)
+def test_name_addr_head_memo_reads_like_the_grammar(value: str) -> None:
+    parser._ADDR_CACHE.clear()
+    parser._ADDR_HEAD_CACHE.clear()
+    addr, code, _, _ = parser._name_addr(value)
+    expected = name_addr_by_the_grammar(value) if "<" in value else None
+    if expected is None:
+        assert "<" not in value or addr is None
+    else:
+        assert addr is not None
+        assert (addr.display_name, addr.uri, addr.params, code) == expected
