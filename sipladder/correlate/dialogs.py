@@ -71,24 +71,24 @@ class DialogBuilder:
             return
         self.state = new
         ts_ns = message.ts_ns
-        self.history.append(_new_state_change(ts_ns=ts_ns, state=new, message=message.index))
+        self.history.append(_new_state_change(ts_ns, new, message.index))
         if new is _TERMINATED:
             self.end_ns = ts_ns
 
     def freeze(self) -> Dialog:
         return _new_dialog(
-            id=self.id,
-            call_id=self.call_id,
-            from_tag=self.from_tag,
-            to_tag=self.to_tag,
-            state=self.state or D.EARLY,
-            history=tuple(self.history),
-            transactions=tuple(self.transactions),
-            messages=tuple(sorted(self.messages)),
-            start_ns=self.start_ns,
-            end_ns=self.end_ns,
-            method=self.method,
-            creating_transaction=self.creating_transaction,
+            self.id,
+            self.call_id,
+            self.from_tag,
+            self.to_tag,
+            self.state or D.EARLY,  # state
+            tuple(self.history),  # history
+            tuple(self.transactions),  # transactions
+            tuple(sorted(self.messages)),  # messages
+            self.start_ns,
+            self.end_ns,
+            self.method,
+            self.creating_transaction,
         )
 
 

@@ -7,14 +7,16 @@ import dataclasses
 import pytest
 
 from sipladder.correlate import Correlator
+from sipladder.correlate.dialogs import DialogBuilder
 from sipladder.correlate.transactions import (
     INVITE_MACHINE,
     NON_INVITE_MACHINE,
     Event,
+    TxBuilder,
     name_tag,
     record_builder,
 )
-from sipladder.model import Dialog, NameAddr, ResponseSeen, Transaction
+from sipladder.model import Dialog, DialogState, NameAddr, ResponseSeen, Transaction
 from sipladder.model import TransactionState as S
 from tests.correlate.sipflow import Flow, ms
 
@@ -356,15 +358,34 @@ def test_finish_twice_gives_the_same_result_and_feed_after_finish_is_refused() -
 def test_record_builder_makes_the_same_record_as_the_dataclass(cls: type) -> None:
     # A distinct value per field: a field set into the wrong slot would show.
     values = {name: f"value-{i}" for i, name in enumerate(cls.__dataclass_fields__)}
-    built = record_builder(cls)(**values)
+    built = record_builder(cls)(*values.values())
     assert type(built) is cls
     assert built == cls(**values) and repr(built) == repr(cls(**values))
     assert hash(built) == hash(cls(**values))
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(built, next(iter(values)), 1)  # still frozen
-    some = dict(list(values.items())[:-1])
     with pytest.raises(TypeError):
-        record_builder(cls)(**some)  # defaults are not filled in silently
+        record_builder(cls)(*list(values.values())[:-1])  # defaults are not filled in silently
+
+
+def test_builders_freeze_every_field_into_its_place() -> None:
+    # Every attribute of the builders gets a value of its own, so that a field frozen from
+    # the wrong attribute (the constructors are positional) shows.
+    tx = TxBuilder(*[f"tx-{name}" for name in list(TxBuilder.__dataclass_fields__)[:17]])
+    for name in list(TxBuilder.__dataclass_fields__)[17:]:
+        setattr(tx, name, f"tx-{name}")
+    tx.messages, tx.responses = [1, 2], ["r1"]
+    expected = {name: f"tx-{name}" for name in Transaction.__dataclass_fields__}
+    expected |= {"messages": (1, 2), "responses": ("r1",), "request_group": "tx-group"}
+    assert tx.freeze() == Transaction(**expected)
+
+    dialog = DialogBuilder(*[f"d-{name}" for name in list(DialogBuilder.__dataclass_fields__)])
+    dialog.history, dialog.transactions, dialog.messages = ["h"], {3: None, 1: None}, [5, 4]
+    wanted = {name: f"d-{name}" for name in Dialog.__dataclass_fields__}
+    wanted |= {"history": ("h",), "transactions": (3, 1), "messages": (4, 5)}
+    assert dialog.freeze() == Dialog(**wanted)
+    dialog.state = None
+    assert dialog.freeze().state is DialogState.EARLY
 
 
 @pytest.mark.parametrize(
