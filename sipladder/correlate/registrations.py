@@ -201,12 +201,9 @@ def granted_expires(
     return response.expires
 
 
-def _answers_challenge(previous: Transaction, tx: Transaction) -> bool:
-    return (
-        previous.final_status in CHALLENGES
-        and previous.final_ns is not None
-        and tx.start_ns - previous.final_ns <= CHALLENGE_ANSWER_WINDOW_NS
-    )
+def _challenged_at(tx: Transaction) -> int | None:
+    """When ``tx`` got its final 401/407; None when it was not challenged."""
+    return tx.final_ns if tx.final_status in CHALLENGES else None
 
 
 _NONCE = re.compile(r'nonce\s*=\s*"([^"]+)"', re.IGNORECASE)
@@ -225,6 +222,13 @@ class _Attempt:
     contact: str | None  #: of the last REGISTER
     uris: _Contacts  #: its Contact URIs
     txs: list[Transaction] = field(default_factory=list)
+    #: when its last REGISTER was challenged (see _challenged_at): a REGISTER can continue
+    #: the attempt only then, within CHALLENGE_ANSWER_WINDOW_NS
+    challenged_at: int | None = None
+
+    def add(self, tx: Transaction) -> None:
+        self.txs.append(tx)
+        self.challenged_at = _challenged_at(tx)
 
 
 def build_registrations(
@@ -247,9 +251,12 @@ def build_registrations(
         same_aor = recent.setdefault(aor, [])
         # Section 10.3 step 7: the retry may add or drop a Contact parameter (aaa.pcap's
         # deregistration gains ";line=" in its answer to the 401) and still be the same.
+        start_ns = tx.start_ns
         waiting = [
             a for a in same_aor
-            if _answers_challenge(a.txs[-1], tx) and a.uris.same(uris)
+            if a.challenged_at is not None
+            and start_ns - a.challenged_at <= CHALLENGE_ANSWER_WINDOW_NS
+            and a.uris.same(uris)
         ]
         # The answer to a challenge keeps the Call-ID (RFC 3261 sections 10.2 and 22.2) ...
         current = next((a for a in reversed(waiting) if a.txs[-1].call_id == tx.call_id), None)
@@ -258,11 +265,11 @@ def build_registrations(
             # credentials the challenge asked for (a nonce).
             current = waiting[-1]
         if current is not None:
-            current.txs.append(tx)  # the challenge round trip goes on
+            current.add(tx)  # the challenge round trip goes on
             current.contact, current.uris = contact, uris
         else:
             current = _Attempt(aor, contact, uris)
-            current.txs.append(tx)
+            current.add(tx)
             attempts.append(current)
             same_aor.append(current)
             del same_aor[:-32]  # only the last few (of all its contacts) can still be waiting
