@@ -11,7 +11,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from sipladder.errors import DecodeError
-from sipladder.model import Frame, Payload, Transport
+from sipladder.model import Frame, Payload, Transport, fast_constructor
 
 if TYPE_CHECKING:
     from sipladder.net.decoder import PacketDecoder
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 IPPROTO_UDP = 17
 _UDP = struct.Struct("!HHH")  # source port, destination port, length (checksum unread)
 _UDP_TRANSPORT = Transport.UDP
+# one Payload per datagram: positional, every field (5x cheaper than Payload(...))
+_new_payload = fast_constructor(Payload)
 
 
 def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview) -> None:
@@ -40,7 +42,7 @@ def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
         truncated = False
     # The endpoint cache, looked up here directly: this is the per-datagram hot path.
     endpoints = d.endpoints
-    payload = Payload(
+    payload = _new_payload(
         frame.file,
         frame.number,
         frame.ts_ns,

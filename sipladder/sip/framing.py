@@ -57,7 +57,10 @@ def split_datagram(data: bytes) -> list[bytes]:
     # line after the header section (a start line holds "SIP/"; SDP bodies do not)
     if data[:1] not in (b"\r", b"\n"):
         head_end = data.find(b"\r\n\r\n")
-        if head_end > 0 and data.find(b"SIP/", head_end) < 0 and data.find(b"SIP2", head_end) < 0:
+        if head_end > 0 and (
+            data.find(b"SIP", head_end) < 0  # (one scan of the body, usually enough)
+            or (data.find(b"SIP/", head_end) < 0 and data.find(b"SIP2", head_end) < 0)
+        ):
             return [data]
     messages: list[bytes] = []
     n = len(data)

@@ -56,8 +56,11 @@ STATUS_LINE = re.compile(
 # The cheap content check on raw bytes (first line only, never decoded):
 # a request line ``METHOD SP anything SP SIP/d`` or ``SIP/d.d SP NNN``; lenient also
 # ``SIP2.0`` and a request line without version whose URI has a SIP-ish scheme.
+# (Only whether it matches counts: ``[^\r\n]*`` is greedy because backtracking from the
+# end of the line finds the version in a few steps, where a lazy scan steps along the
+# whole Request-URI; the set of lines that match is the same.)
 LOOKS_REQUEST_B = re.compile(
-    rb"[-.!%*_+`'~0-9A-Za-z]{2,64}[ \t]+[^\r\n]*?[ \t][Ss][Ii][Pp]/?[0-9]"
+    rb"[-.!%*_+`'~0-9A-Za-z]{2,64}[ \t]+[^\r\n]*[ \t][Ss][Ii][Pp]/?[0-9]"
     rb"|[A-Za-z]{2,64}[ \t]+(?:[Ss][Ii][Pp][Ss]?|[Tt][Ee][Ll]):"
 )
 LOOKS_STATUS_B = re.compile(rb"[Ss][Ii][Pp]/?[0-9]+\.[0-9]+[ \t]+[0-9]{3}")

@@ -116,6 +116,11 @@ _RESPONSE = MessageKind.RESPONSE
 _NAME_CHECK_CACHE: dict[str, Anomaly | None] = {}
 
 
+_SIP_ANY_CASE = frozenset(
+    bytes(c) for c in ((s, i, p) for s in b"Ss" for i in b"Ii" for p in b"Pp")
+)
+
+
 def looks_like_sip(data: bytes) -> bool:
     """True when the payload starts with a SIP request line or ``SIP/2.0`` status line
     (after any CRLF keep-alives). Cheap: called on every payload of the capture."""
@@ -123,10 +128,10 @@ def looks_like_sip(data: bytes) -> bool:
         data = data[:600].lstrip(b"\r\n")
     if not data:
         return False
-    head = data[:512]
-    if head[:3].upper() == b"SIP":
-        return g.LOOKS_STATUS_B.match(head) is not None
-    return g.LOOKS_REQUEST_B.match(head) is not None
+    # (the first 512 bytes, without copying them)
+    if data[:3] in _SIP_ANY_CASE:
+        return g.LOOKS_STATUS_B.match(data, 0, 512) is not None
+    return g.LOOKS_REQUEST_B.match(data, 0, 512) is not None
 
 
 def parse_message(data: bytes) -> SipMessage:

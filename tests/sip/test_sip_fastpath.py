@@ -10,6 +10,7 @@ with the fast path switched off, and compare the whole messages (anomalies inclu
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,3 +228,41 @@ def test_name_addr_head_memo_reads_like_the_grammar(value: str) -> None:
     else:
         assert addr is not None
         assert (addr.display_name, addr.uri, addr.params, code) == expected
+
+
+# ---- looks_like_sip: the same answers as the plain reading of its rule
+
+LAZY_REQUEST = re.compile(
+    rb"[-.!%*_+`'~0-9A-Za-z]{2,64}[ \t]+[^\r\n]*?[ \t][Ss][Ii][Pp]/?[0-9]"
+    rb"|[A-Za-z]{2,64}[ \t]+(?:[Ss][Ii][Pp][Ss]?|[Tt][Ee][Ll]):"
+)
+
+
+def looks_like_sip_reference(data: bytes) -> bool:
+    data = data.lstrip(b"\r\n") if data[:1] in (b"\r", b"\n") else data
+    head = data[:512]
+    if head[:3].upper() == b"SIP":
+        return parser.g.LOOKS_STATUS_B.match(head) is not None
+    return bool(head) and LAZY_REQUEST.match(head) is not None
+
+
+START = st.lists(
+    st.sampled_from(
+        [b"INVITE", b"SIP", b"sIp", b"/2.0", b"2.0", b" ", b"\t", b"sip:a@b", b"tel:1",
+         b"\r\n", b"\n", b"\r", b"200", b"OK", b"x", b"\x80", b"SIP/2.0"]
+    ),
+    max_size=12,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(START, st.binary(max_size=40)))
+def test_looks_like_sip_reads_as_its_rule(data: bytes) -> None:
+    if len(data.lstrip(b"\r\n")) == len(data) or len(data) < 600:
+        assert parser.looks_like_sip(data) == looks_like_sip_reference(data)
+
+
+def test_looks_like_sip_reads_only_the_first_512_bytes() -> None:
+    line = b"INVITE urn:" + b"a" * 600 + b" SIP/2.0\r\n"
+    assert not parser.looks_like_sip(line)
+    assert parser.looks_like_sip(b"INVITE urn:" + b"a" * 400 + b" SIP/2.0\r\n")
