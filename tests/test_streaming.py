@@ -14,7 +14,7 @@ import pytest
 
 from sipladder.capture import Capture
 from sipladder.correlate import Correlator
-from sipladder.sip.skim import shard_of
+from sipladder.sip.skim import call_id_hint, shard_of
 from sipladder.streaming import PARALLEL_MIN_BYTES, QUIET_NS, default_workers, stream_calls
 from tests.test_limits import ipv4, udp, write_pcap
 
@@ -145,13 +145,16 @@ def test_hint_that_disagrees_with_the_parser_is_caught(tmp_path: Path) -> None:
 
 
 def test_messages_without_hint_go_to_their_parsed_part(tmp_path: Path) -> None:
-    # compact "i:" headers: no hint, every worker parses them, the owner keeps them
+    # Call-IDs folded onto a second line (RFC 3261 7.3.1): no hint, every worker parses
+    # them, the owner keeps them
     calls = [call_id_in_part(part, prefix=f"k{n}") for n in range(3) for part in (0, 1)]
     messages = []
     for n, call_id in enumerate(calls):
         branch = f"z9hG4bK{n}"
-        messages.append(invite(call_id, branch).replace(b"Call-ID:", b"i:"))
-        messages.append(ringing(call_id, branch))
+        for message in (invite(call_id, branch), ringing(call_id, branch)):
+            folded = message.replace(b"Call-ID: ", b"Call-ID:\r\n ")
+            assert call_id_hint(folded) is None
+            messages.append(folded)
     path = capture_of(tmp_path, messages)
     capture = Capture(path)
     result = stream_calls(path, workers=2)
@@ -165,7 +168,7 @@ def test_unparsable_messages_in_a_split_reading(tmp_path: Path) -> None:
     # without one: reported once, by the worker that owns it (worker 0 when unknown), and
     # the message indices of the calls after them are those of one reader
     broken = [b"INVITE  SIP/2.0\r\nCall-ID: " + call_id_in_part(p, prefix="u").encode()
-              + b"\r\n\r\n" for p in (0, 1)] + [b"INVITE  SIP/2.0\r\ni: z@x\r\n\r\n"]
+              + b"\r\n\r\n" for p in (0, 1)] + [b"INVITE  SIP/2.0\r\nCall-ID:\r\n z@x\r\n\r\n"]
     messages = []
     for n, call_id in enumerate(call_id_in_part(p, prefix=f"v{n}") for n in range(3)
                                 for p in (0, 1)):
@@ -293,3 +296,24 @@ def test_calls_command_same_output_with_any_jobs(sample: str) -> None:
     assert json.loads(output)  # the calls are there
     result = CliRunner().invoke(cli, ["calls", path, "--jobs", "0"])
     assert result.exit_code == 2 and "--jobs" in result.output
+
+
+def test_progress_line_one_and_several_workers(tmp_path: Path) -> None:
+    # 5,000 frames: the line is redrawn every 4,096. With workers, worker 0 draws it on the
+    # inherited file descriptor, packets only (its message and call counts are a share's).
+    from sipladder.progress import Progress
+
+    messages = []
+    for n in range(2500):
+        messages += [invite(f"p{n}@x", f"z9hG4bKp{n}"), ringing(f"p{n}@x", f"z9hG4bKp{n}")]
+    path = capture_of(tmp_path, messages)
+    for workers, counts in ((1, True), (2, False)):
+        log = tmp_path / f"progress-{workers}.txt"
+        with log.open("w") as stream:
+            progress = Progress(stream=stream, enabled=True, delay=0, interval=0)
+            result = stream_calls(path, workers=workers, progress=progress)
+        assert result.workers == workers
+        text = log.read_bytes().decode()
+        assert "sipladder: 4,096 packets" in text
+        assert ("SIP messages" in text) is counts
+        assert text.endswith("\r\x1b[K")  # erased at the end

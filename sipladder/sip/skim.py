@@ -19,7 +19,7 @@ import zlib
 
 # RFC 3261 section 20.8 (Call-ID) and 7.3.3 (its compact form "i"); header names are
 # case-insensitive (7.3.1) and HCOLON allows whitespace before the colon (25.1).
-_COMPACT = re.compile(rb"\ni[ \t]*:")
+_CALL_ID_NAME = re.compile(rb"\n(?:call-id|i)[ \t]*:", re.IGNORECASE)
 #: bytes a Call-ID hint may hold (RFC 3261 25.1 callid = word ["@" word]: visible ASCII)
 _VISIBLE = bytes(range(0x21, 0x7F))
 
@@ -28,30 +28,23 @@ def call_id_hint(data: bytes) -> bytes | None:
     """The Call-ID value of the message in ``data`` when it is certain, else None.
 
     Certain means: in the header section (ending where the parser ends it, RFC 3261 7),
-    exactly one line names Call-ID (long form, any case) and none the compact form "i";
-    the next line does not continue it (folding, 7.3.1); the value is visible ASCII.
-    Anything else is left to the parser.
+    exactly one line is a Call-ID header (long or compact form, any case); the next line
+    does not continue it (folding, 7.3.1); the value is visible ASCII. Anything else is
+    left to the parser.
     """
     crlf = data.find(b"\n\r\n")
     lf = data.find(b"\n\n", 0, crlf if crlf >= 0 else len(data))
     end = lf if lf >= 0 else crlf
     if end < 0:
         return None  # no end of header section: leave it to the parser
-    head = data[:end].lower()
-    at = head.find(b"\ncall-id")
-    if at < 0 or head.find(b"\ncall-id", at + 8) >= 0:
+    found = _CALL_ID_NAME.search(data, 0, end)
+    if found is None or _CALL_ID_NAME.search(data, found.end(), end) is not None:
         return None
-    if b"\ni" in head and _COMPACT.search(head):
-        return None
-    line_end = head.find(b"\n", at + 8)
-    if line_end < 0:
-        line_end = len(head)
-    elif head[line_end + 1 : line_end + 2] in (b" ", b"\t"):
+    start = found.end()
+    line_end = data.find(b"\n", start, end + 1)  # the header section ends with a newline
+    if data[line_end + 1 : line_end + 2] in (b" ", b"\t"):
         return None  # folded onto the next line
-    rest = data[at + 8 : line_end].lstrip(b" \t")
-    if rest[:1] != b":":
-        return None  # another header whose name begins with Call-ID
-    value = rest[1:].strip(b" \t\r")
+    value = data[start:line_end].strip(b" \t\r")
     if not value or value.translate(None, _VISIBLE):
         return None  # empty, or holding spaces, controls or non-ASCII: the parser decides
     return value

@@ -23,7 +23,7 @@ START = b"INVITE sip:bob@b.example SIP/2.0\r\nVia: SIP/2.0/UDP a.example;branch=
         (b"Call-ID: abc@host\r\n", b"abc@host"),
         (b"call-id :\tabc@host  \r\n", b"abc@host"),  # any case, whitespace around the colon
         (b"CALL-ID:abc\r\nInfo: x\r\n", b"abc"),  # another header starting with i
-        (b"i: abc\r\n", None),  # the compact form: left to the parser
+        (b"i: abc\r\n", b"abc"),  # the compact form (RFC 3261 7.3.3)
         (b"Call-ID: abc\r\ni: def\r\n", None),
         (b"Call-ID: a\r\ncall-id: b\r\n", None),  # twice
         (b"Call-ID: abc\r\n def\r\n", None),  # folded
