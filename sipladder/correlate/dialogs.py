@@ -18,8 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sipladder.correlate.transactions import TxBuilder, name_tag, record_builder
-from sipladder.model import Dialog, DialogState, DialogStateChange, Message, MessageKind
+from sipladder.correlate.transactions import TxBuilder, name_tag
+from sipladder.model import (
+    Dialog,
+    DialogState,
+    DialogStateChange,
+    Message,
+    MessageKind,
+    fast_constructor,
+)
 
 D = DialogState
 
@@ -92,8 +99,8 @@ class DialogBuilder:
         )
 
 
-_new_dialog = record_builder(Dialog)
-_new_state_change = record_builder(DialogStateChange)
+_new_dialog = fast_constructor(Dialog)
+_new_state_change = fast_constructor(DialogStateChange)
 # (a global is cheaper to read than an enum member, in the per-message paths)
 _REQUEST = MessageKind.REQUEST
 _TERMINATED = D.TERMINATED

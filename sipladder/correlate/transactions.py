@@ -23,10 +23,8 @@ below) and the per-transaction record of first responses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from sipladder.model import (
     Endpoint,
@@ -37,6 +35,7 @@ from sipladder.model import (
     Transaction,
     TransactionState,
     Via,
+    fast_constructor,
 )
 
 #: RFC 3261 section 8.1.1.7: a branch starting with this was built by an RFC 3261 element.
@@ -115,27 +114,9 @@ def _branch(via: Via) -> str | None:
     return None
 
 
-def record_builder(cls: type[Any]) -> Callable[..., Any]:
-    """A constructor for a frozen slotted dataclass that sets the slots directly, positionally,
-    in field order, every field given (defaults are not applied).
-
-    The dataclass ``__init__`` of a frozen class calls ``object.__setattr__`` once per field;
-    the slot descriptors themselves are several times faster, which counts for the records
-    built once per message or transaction (the parser does the same for its records). The
-    result equals the dataclass constructor's (tests/correlate/test_transactions.py); a field
-    added to the record makes every call with the old arity fail loudly."""
-    names = list(cls.__dataclass_fields__)
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    for i, name in enumerate(names):
-        namespace[f"_set{i}"] = cls.__dict__[name].__set__
-    lines = "".join(f"    _set{i}(o, {name})\n" for i, name in enumerate(names))
-    source = f"def build({', '.join(names)}):\n    o = _new(_cls)\n{lines}    return o\n"
-    exec(source, namespace)  # noqa: S102
-    return namespace["build"]  # type: ignore[no-any-return]
-
-
-_new_transaction = record_builder(Transaction)
-_new_response_seen = record_builder(ResponseSeen)
+# records built once per transaction or response: positional, every field (model.py)
+_new_transaction = fast_constructor(Transaction)
+_new_response_seen = fast_constructor(ResponseSeen)
 
 
 @dataclass(slots=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from sipladder.correlate import Correlator
@@ -14,9 +12,8 @@ from sipladder.correlate.transactions import (
     Event,
     TxBuilder,
     name_tag,
-    record_builder,
 )
-from sipladder.model import Dialog, DialogState, NameAddr, ResponseSeen, Transaction
+from sipladder.model import Dialog, DialogState, NameAddr, Transaction
 from sipladder.model import TransactionState as S
 from tests.correlate.sipflow import Flow, ms
 
@@ -352,20 +349,6 @@ def test_finish_twice_gives_the_same_result_and_feed_after_finish_is_refused() -
     assert first.dialogs[0].messages == (0, 1)
     with pytest.raises(RuntimeError):
         correlator.feed(inv)
-
-
-@pytest.mark.parametrize("cls", [Transaction, ResponseSeen, Dialog], ids=lambda c: c.__name__)
-def test_record_builder_makes_the_same_record_as_the_dataclass(cls: type) -> None:
-    # A distinct value per field: a field set into the wrong slot would show.
-    values = {name: f"value-{i}" for i, name in enumerate(cls.__dataclass_fields__)}
-    built = record_builder(cls)(*values.values())
-    assert type(built) is cls
-    assert built == cls(**values) and repr(built) == repr(cls(**values))
-    assert hash(built) == hash(cls(**values))
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(built, next(iter(values)), 1)  # still frozen
-    with pytest.raises(TypeError):
-        record_builder(cls)(*list(values.values())[:-1])  # defaults are not filled in silently
 
 
 def test_builders_freeze_every_field_into_its_place() -> None:
