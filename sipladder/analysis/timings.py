@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sipladder.model import ResponseSeen, Transaction
+from sipladder.model import ResponseSeen, Transaction, fast_constructor
 
 #: Challenges that a client answers by sending the request again with credentials
 #: (RFC 3261 sections 22.2 and 22.3).
@@ -83,6 +83,9 @@ class CallTimings:
     bye: Transaction | None  #: the first BYE (first hop) after the answer
 
 
+_new_call_timings = fast_constructor(CallTimings)  # one per call: positional, every field
+
+
 def call_timings(
     attempts: Sequence[Transaction],
     byes: Sequence[Transaction],
@@ -105,7 +108,7 @@ def call_timings(
       sent after it. ``invite_hops`` are every hop's transaction of the setup INVITEs.
     """
     if not attempts:
-        return CallTimings(None, None, None, None, None, None)
+        return _new_call_timings(None, None, None, None, None, None)
     start = attempts[0].start_ns
     last = len(attempts) - 1
     pdd_at: int | None = None
@@ -125,13 +128,13 @@ def call_timings(
             + [r.ts_ns for t in invite_hops for r in t.responses if 200 <= r.status < 300]
         )
         bye = next((b for b in byes if b.start_ns >= first_2xx), None)
-    return CallTimings(
-        pdd_ns=None if pdd_at is None else pdd_at - start,
-        answer_ns=None if answered_at is None else answered_at - start,
-        release_ns=None if bye is None else to_final(bye),
-        duration_ns=None if bye is None or first_2xx is None else bye.start_ns - first_2xx,
-        answered_at_ns=answered_at,
-        bye=bye,
+    return _new_call_timings(
+        None if pdd_at is None else pdd_at - start,  # pdd_ns
+        None if answered_at is None else answered_at - start,  # answer_ns
+        None if bye is None else to_final(bye),  # release_ns
+        None if bye is None or first_2xx is None else bye.start_ns - first_2xx,  # duration_ns
+        answered_at,  # answered_at_ns
+        bye,
     )
 
 
