@@ -425,14 +425,9 @@ _LINE_B_CACHE: dict[bytes, _LineEntry] = {}
 _START_B_CACHE: dict[bytes, Any] = {}  # (_StartLine or None)
 
 
-def _entry(info: _LineInfo) -> _LineEntry:
-    pairs, _, slot, n_extra, line_anomalies = info
-    return (pairs, info if slot is not None or n_extra or line_anomalies is not None else None)
-
-
 def _header_line(line: str) -> _LineEntry:
     """:func:`_line_info`, memoised."""
-    result = _entry(_line_info(line))
+    result = _line_info(line)
     if len(line) <= _MEMO_MAX_KEY:
         if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
             _LINE_CACHE.clear()
@@ -440,41 +435,44 @@ def _header_line(line: str) -> _LineEntry:
     return result
 
 
-def _line_info(line: str) -> _LineInfo:
+def _line_info(line: str) -> _LineEntry:
     """One (unfolded) header line: its (canonical name, value) pairs (several for a split
-    ``#`` list), the values alone, the slot of Via/Contact/Route/Record-Route, how many
-    extra pairs the split made (for the repeated-header check), and the anomalies of the
-    line."""
+    ``#`` list), and for a line that needs more than adding them (see _LineEntry) the
+    _LineInfo: the pairs, the values alone, the slot of Via/Contact/Route/Record-Route,
+    how many extra pairs the split made (for the repeated-header check), and the
+    anomalies of the line."""
     name, sep, value = line.partition(":")
     found: list[Anomaly] | None = None
-    result: _LineInfo
     if not sep:
         if line.strip():
-            found = [anomaly("header-malformed", line=line[:80])]
-        result = ((), (), None, 0, tuple(found) if found else None)
+            malformed = (anomaly("header-malformed", line=line[:80]),)
+            return ((), ((), (), None, 0, malformed))
+        return ((), None)
+    canon = _CANONICAL.get(name)
+    if canon is None:
+        found = []
+        canon = _unusual_name(name, found)
+    value = value.strip()
+    slot = _MULTI_SLOT.get(canon)
+    if "," in value and canon in LIST_HEADERS:
+        items = split_commas(value)
+        if len(items) <= value.count(",") and '"' not in value and "<" not in value:
+            found = (found or []) + [anomaly("list-element-empty", name=canon)]
+        values = tuple(items)
+        pairs = tuple([(canon, item) for item in items])
+        # Via/Contact/Route/Record-Route values are counted from ``multi`` instead
+        n_extra = len(items) - 1 if slot is None else 0
     else:
-        canon = _CANONICAL.get(name)
-        if canon is None:
-            found = []
-            canon = _unusual_name(name, found)
-        value = value.strip()
-        slot = _MULTI_SLOT.get(canon)
-        if "," in value and canon in LIST_HEADERS:
-            items = split_commas(value)
-            if len(items) <= value.count(",") and '"' not in value and "<" not in value:
-                found = (found or []) + [anomaly("list-element-empty", name=canon)]
-            values = tuple(items)
-            pairs = tuple([(canon, item) for item in items])
-            # Via/Contact/Route/Record-Route values are counted from ``multi`` instead
-            n_extra = len(items) - 1 if slot is None else 0
-        else:
-            if canon in _INTERNED:
-                value = _intern(value)
-            values = (value,)
-            pairs = ((canon, value),)
-            n_extra = 0
-        result = (pairs, values, slot, n_extra, tuple(found) if found else None)
-    return result
+        if canon in _INTERNED:
+            value = _intern(value)
+        pairs = ((canon, value),)
+        if slot is None and not found:  # the usual line: its pair is all there is
+            return (pairs, None)
+        values = (value,)
+        n_extra = 0
+    if slot is None and not n_extra and not found:
+        return (pairs, None)
+    return (pairs, (pairs, values, slot, n_extra, tuple(found) if found else None))
 
 
 def _header_line_b(line: bytes) -> _LineEntry | None:
@@ -490,7 +488,7 @@ def _header_line_b(line: bytes) -> _LineEntry | None:
     # (tested on the text: ``b"\n" in line`` goes through the buffer protocol, 5x slower)
     if "\n" in text or "\x00" in text or text[:1] in (" ", "\t"):
         return None
-    result = _entry(_line_info(text))
+    result = _line_info(text)
     if len(line) <= _MEMO_MAX_KEY:
         if len(_LINE_B_CACHE) >= _LINE_CACHE_LIMIT:
             _LINE_B_CACHE.clear()
