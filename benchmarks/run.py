@@ -14,7 +14,10 @@ The tools:
 * ``sipladder``: ``python -m sipladder calls FILE --format json --quiet`` (full
   analysis; ``--command messages`` for the capture-reading stage alone), output
   written to a file whose SHA-256 is checked against ``expected-digest.txt`` for the
-  synth captures (so an optimisation that changes the output is caught);
+  synth captures (so an optimisation that changes the output is caught); ``calls``
+  forks a worker per core for captures over 8 MB;
+* ``sipladder-j1`` (not run by default): the same with ``--jobs 1``, one process; its
+  output must have the same digest;
 * ``sngrep``: ``sngrep -N -q -F -l 100000000 -I FILE`` (no interface, no
   dialog printing, no config file, and a dialog limit above the default 20,000 so
   that it keeps every call; ``--sngrep-output`` adds ``-O /tmp/x.pcap``);
@@ -144,17 +147,11 @@ def commands(args: argparse.Namespace, capture: str, command: str) -> dict[str, 
     sngrep = ["sngrep", "-N", "-q", "-F", "-l", "100000000", "-I", capture]
     if args.sngrep_output:
         sngrep += ["-O", str(Path(tempfile.gettempdir()) / "sipladder-bench-sngrep.pcap")]
+    sipladder = [sys.executable, "-m", "sipladder", command, capture, "--format", "json", "--quiet"]
     return {
-        "sipladder": [
-            sys.executable,
-            "-m",
-            "sipladder",
-            command,
-            capture,
-            "--format",
-            "json",
-            "--quiet",
-        ],
+        "sipladder": sipladder,
+        # one process (calls forks a worker per core by default)
+        "sipladder-j1": sipladder + (["--jobs", "1"] if command == "calls" else []),
         "sngrep": sngrep,
         "tshark": ["tshark", "-q", "-z", "sip,stat", "-r", capture],
     }
@@ -304,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         command = "calls" if sipladder_has("calls") else "messages"
     tools = []
     for tool in (t for t in args.tools.split(",") if t):
-        if tool != "sipladder" and shutil.which(tool) is None:
+        if not tool.startswith("sipladder") and shutil.which(tool) is None:
             print(f"run.py: {tool} is not installed; leaving it out", file=sys.stderr)
         else:
             tools.append(tool)
@@ -328,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = commands(args, capture, command)[tool]
             for r in range(rounds):
                 out = (
-                    str(OUT / f"{Path(capture).stem}.{command}.json")
-                    if tool == "sipladder"
+                    str(OUT / f"{Path(capture).stem}.{command}.{tool}.json")
+                    if tool.startswith("sipladder")
                     else None
                 )
                 wall, cpu, peak, status = measure(cmd, out, ROOT)
@@ -347,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
             if result.output:
                 result.digest = sha256(result.output)
             results.append(result)
-        sip = next((r for r in results if r.capture == capture and r.tool == "sipladder"), None)
-        if sip and sip.output and sip.status == 0:
+        variants = [r for r in results if r.capture == capture and r.tool.startswith("sipladder")]
+        for sip in variants:  # every variant must give the same output (--jobs changes nothing)
+            if not (sip.output and sip.status == 0):
+                continue
             checked_ok = False
             if args.cross_check and shutil.which("tshark"):
                 theirs = tshark_counts(capture)
@@ -373,8 +372,9 @@ def main(argv: list[str] | None = None) -> int:
                     digests[key] = sip.digest or ""
                 elif key in digests:
                     ok = digests[key] == sip.digest
+                    verdict = "OK" if ok else "CHANGED"
                     print(
-                        f"  digest {key}: {'OK' if ok else 'CHANGED'} ({sip.digest})",
+                        f"  digest {key} ({sip.tool}): {verdict} ({sip.digest})",
                         file=sys.stderr,
                     )
                     failures += not ok
