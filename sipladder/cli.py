@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -265,7 +265,7 @@ def method_option(func: F) -> F:
 
 
 def filter_rows(
-    rows: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     *,
     call_ids: Sequence[str] = (),
     states: Sequence[str] = (),
@@ -275,8 +275,26 @@ def filter_rows(
     until: int | None = None,
 ) -> list[dict[str, Any]]:
     """Keep the rows that pass every filter given (an empty filter keeps everything)."""
+    return list(
+        iter_filtered(
+            rows, call_ids=call_ids, states=states, methods=methods, aors=aors,
+            since=since, until=until,
+        )
+    )
+
+
+def iter_filtered(
+    rows: Iterable[dict[str, Any]],
+    *,
+    call_ids: Sequence[str] = (),
+    states: Sequence[str] = (),
+    methods: Sequence[str] = (),
+    aors: Sequence[str] = (),
+    since: int | None = None,
+    until: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """:func:`filter_rows` as the rows come."""
     wanted_methods = {m.upper() for m in methods}
-    kept = []
     for row in rows:
         if call_ids and row.get("call_id") not in call_ids and not (
             set(call_ids) & set(row.get("call_ids") or ())
@@ -293,8 +311,7 @@ def filter_rows(
             continue
         if until is not None and (start is None or start > until):
             continue
-        kept.append(row)
-    return kept
+        yield row
 
 
 @cli.command()
@@ -333,6 +350,7 @@ def calls(
         sipladder calls samples/ims-tom-jerry.pcapng --state completed --format json
     """
     ctx = click.get_current_context()
+    rows: Iterable[dict[str, Any]]
     if (ctx.meta.get("sipladder.engine") or "native") != "native":
         capture = open_capture(captures, quiet)
         rows, first = capture.call_rows(), (capture.records[0].ts_ns if len(capture) else None)
@@ -346,13 +364,14 @@ def calls(
         except SipLadderError as exc:
             raise click.ClickException(terminal_safe(str(exc))) from None
         print_diagnostics(result.diagnostics, quiet)
-        rows, first = [call_row(call) for call in result.calls], result.first_ns
-    rows = filter_rows(
+        # rows made as they are written: a million calls are never all rows at once
+        rows, first = map(call_row, result.calls), result.first_ns
+    kept = iter_filtered(
         rows, call_ids=call_ids, states=states,
         since=resolve_time(since, first, "--since"),
         until=resolve_time(until, first, "--until"),
     )
-    write_rows(CALLS, rows, fmt, sys.stdout)
+    write_rows(CALLS, kept, fmt, sys.stdout)
 
 
 @cli.command()

@@ -12,7 +12,7 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -131,16 +131,22 @@ def _json_list(value: Any) -> str:
     return _json_value(ColumnKind.LIST, value)
 
 
-def to_json(table: Table, rows: Sequence[Row]) -> str:
-    """A JSON array of objects, one per row, every declared column present."""
-    if not rows:
-        return "[]\n"
+def iter_json(table: Table, rows: Iterable[Row]) -> Iterator[str]:
+    """:func:`to_json` in pieces, one object each, so that a long table is written as its
+    rows come and never held as one text."""
     keys = [(_json_writer(c.kind), c.name, json.dumps(c.name) + ": ") for c in table.columns]
-    objects = [
-        "{" + ", ".join([key + write(row.get(name)) for write, name, key in keys]) + "}"
-        for row in rows
-    ]
-    return json_safe("[\n " + ",\n ".join(objects) + "\n]\n")
+    separator = "[\n "
+    for row in rows:
+        yield separator + json_safe(
+            "{" + ", ".join([key + write(row.get(name)) for write, name, key in keys]) + "}"
+        )
+        separator = ",\n "
+    yield "[]\n" if separator == "[\n " else "\n]\n"
+
+
+def to_json(table: Table, rows: Iterable[Row]) -> str:
+    """A JSON array of objects, one per row, every declared column present."""
+    return "".join(iter_json(table, rows))
 
 
 def plain_text(kind: ColumnKind, value: Any, *, for_terminal: bool = False) -> str:
@@ -164,13 +170,22 @@ def plain_text(kind: ColumnKind, value: Any, *, for_terminal: bool = False) -> s
     return str(value)
 
 
-def to_csv(table: Table, rows: Sequence[Row]) -> str:
+def iter_csv(table: Table, rows: Iterable[Row]) -> Iterator[str]:
+    """:func:`to_csv` in pieces: the header line, then a line per row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.names)
     for row in rows:
         writer.writerow([csv_safe(plain_text(c.kind, row.get(c.name))) for c in table.columns])
-    return buffer.getvalue()
+        if buffer.tell() > 65536:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def to_csv(table: Table, rows: Iterable[Row]) -> str:
+    return "".join(iter_csv(table, rows))
 
 
 #: Terminal-only headers for names far longer than what their column holds (JSON, CSV
@@ -304,12 +319,16 @@ def to_table(table: Table, rows: Sequence[Row], width: int | None = None) -> str
     return "\n".join(_cut(line, width) for line in lines) + "\n"
 
 
-def write_rows(table: Table, rows: Sequence[Row], fmt: str, stream: TextIO) -> None:
+def write_rows(table: Table, rows: Iterable[Row], fmt: str, stream: TextIO) -> None:
+    """``rows`` in ``fmt`` on ``stream``: JSON and CSV as the rows come (a generator of rows
+    is never held whole), the terminal table once all are known (for its column widths)."""
     if fmt == "json":
-        stream.write(to_json(table, rows))
+        for piece in iter_json(table, rows):
+            stream.write(piece)
     elif fmt == "csv":
-        text = to_csv(table, rows)
         # CSV has no escapes: raw for files and pipes, visible \xNN on a terminal
-        stream.write(terminal_safe(text) if stream.isatty() else text)
+        safe = terminal_safe if stream.isatty() else None
+        for piece in iter_csv(table, rows):
+            stream.write(safe(piece) if safe else piece)
     else:
-        stream.write(to_table(table, rows))
+        stream.write(to_table(table, list(rows)))

@@ -204,3 +204,41 @@ def test_json_writer_per_kind_equals_the_generic_value(kind: ColumnKind, value: 
     if kind is ColumnKind.FLOAT and type(value) is not int and value is not None:
         return
     assert _json_writer(kind)(value) == _json_value(kind, value)
+
+
+def _many_rows(n: int) -> list[dict[str, object]]:
+    return [
+        {"ts": 1_700_000_000_000_000_000 + i, "name": f"=row\x85{i}", "n": i,
+         "delay": i * 1000, "codes": [i, "x"], "hidden": None}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("n", [0, 1, 5000], ids=["empty", "one", "several-pieces"])
+def test_write_rows_streams_the_same_text(fmt: str, n: int) -> None:
+    rows = _many_rows(n)
+    whole = to_json(TABLE, rows) if fmt == "json" else to_csv(TABLE, rows)
+    produced = 0
+
+    def generated():  # type: ignore[no-untyped-def]
+        nonlocal produced
+        for row in rows:
+            produced += 1
+            yield row
+
+    class Watching(io.StringIO):
+        """Records how many rows had been produced at each write."""
+
+        seen: list[int] = []
+
+        def write(self, text: str) -> int:
+            self.seen.append(produced)
+            return super().write(text)
+
+    out = Watching()
+    write_rows(TABLE, generated(), fmt, out)
+    assert out.getvalue() == whole
+    if n == 5000:
+        # written while the rows were still coming, not after all were made
+        assert min(out.seen) < n and len(out.seen) > 2
