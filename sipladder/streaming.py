@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import os
+import pickle
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -148,8 +149,12 @@ class CallsByCallId:
     same across workers.
     """
 
-    def __init__(self, quiet_ns: int = QUIET_NS) -> None:
+    def __init__(
+        self, quiet_ns: int = QUIET_NS, on_call: Callable[[Call], None] | None = None
+    ) -> None:
         self.quiet_ns = quiet_ns
+        #: where finished calls go as they are closed (else kept in :attr:`calls`)
+        self.on_call = on_call
         self.exact = True
         self.calls: list[Call] = []
         self.created_transactions: list[int] = []  #: Message.index that created each id
@@ -232,8 +237,9 @@ class CallsByCallId:
         calls = entry.correlator.finish_calls()
         self._done[call_id] = bool(calls)
         txs, dialogs = entry.transaction_ids, entry.dialog_ids
+        emit = self.on_call or self.calls.append
         for call in calls:
-            self.calls.append(
+            emit(
                 replace(
                     call,
                     transactions=tuple(txs[t] for t in call.transactions),
@@ -244,7 +250,8 @@ class CallsByCallId:
             )
 
     def finish(self) -> list[Call]:
-        """Every call, in order of its Call-ID's first message (as one correlator lists them)."""
+        """Every call, in order of its Call-ID's first message (as one correlator lists them);
+        with ``on_call``, the calls not yet given to it are given and the list is empty."""
         for call_id, entry in self._open.items():
             self._close(call_id, entry)
         self._open.clear()
@@ -313,7 +320,12 @@ class _Part:
     exact: bool = True
 
 
-def _work(paths: Sequence[str], shard: Shard, progress: Progress | None) -> _Part:
+def _work(
+    paths: Sequence[str],
+    shard: Shard,
+    progress: Progress | None,
+    on_call: Callable[[Call], None] | None = None,
+) -> _Part:
     part = _Part()
     counters = part.counters
     diagnostics = part.diagnostics
@@ -322,7 +334,7 @@ def _work(paths: Sequence[str], shard: Shard, progress: Progress | None) -> _Par
         # where in the stream, so the parent can merge the workers' lists in capture order
         diagnostics.append((counters.frames, counters.payloads, diagnostic))
 
-    correlator = CallsByCallId()
+    correlator = CallsByCallId(on_call=on_call)
     number, count = shard.number, shard.count
     frames = read_frames(paths, report)
     for message in tracked_messages(frames, report, counters, progress, shard=shard):
@@ -352,19 +364,41 @@ def _work(paths: Sequence[str], shard: Shard, progress: Progress | None) -> _Par
 
 
 def _child(
-    paths: Sequence[str], shard: Shard, progress: Progress | None, send: Callable[[Any], None]
+    paths: Sequence[str],
+    shard: Shard,
+    progress: Progress | None,
+    send_bytes: Callable[[bytes], None],
 ) -> None:
-    """A worker process's body: the part, or the error, sent back to the parent."""
+    """A worker process's body. It sends, tagged: batches of finished calls as they come
+    (b"C", so that the worker never holds them all), then its part (b"P"); or its error
+    (b"E")."""
+    batch: list[Call] = []
+
+    def flush() -> None:
+        if batch:
+            send_bytes(b"C" + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            batch.clear()
+
+    def on_call(call: Call) -> None:
+        batch.append(call)
+        if len(batch) >= _BATCH:
+            flush()
+
     try:
         with without_cyclic_gc():
-            part = _work(paths, shard, progress)
-        send(("part", part))
+            part = _work(paths, shard, progress, on_call)
+            flush()
+        send_bytes(b"P" + pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
     except CaptureError as exc:
-        send(("capture-error", (exc.file, exc.reason, exc.frame)))
+        send_bytes(b"E" + pickle.dumps(("capture-error", (exc.file, exc.reason, exc.frame))))
     except SipLadderError as exc:
-        send(("error", str(exc)))
+        send_bytes(b"E" + pickle.dumps(("error", str(exc))))
     except BaseException:  # noqa: BLE001 - anything else is a bug: show it in the parent
-        send(("bug", traceback.format_exc()))
+        send_bytes(b"E" + pickle.dumps(("bug", traceback.format_exc())))
+
+
+#: Calls per message from a worker to the parent.
+_BATCH = 1024
 
 
 def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> CallsResult | None:
@@ -385,34 +419,60 @@ def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> Ca
         # its own message and call counts would be a part's, so they are not shown).
         shown = progress if number == 0 else None
         process = context.Process(
-            target=_child, args=(paths, Shard(number, count), shown, send.send), daemon=True
+            target=_child,
+            args=(paths, Shard(number, count), shown, send.send_bytes),
+            daemon=True,
         )
         process.start()
         send.close()
         pipes.append(receive)
         processes.append(process)
-    answers = []
     try:
-        for receive in pipes:
-            try:
-                answers.append(receive.recv())
-            except EOFError:
-                answers.append(("bug", "a worker process ended without an answer"))
+        parts, batches = _receive(pipes)
+        if not all(part.exact for part in parts) or _keys_shared(parts):
+            return None
+        renumber = _Renumbering(parts)
+        calls: list[Call] = []
+        for part, pickled in zip(parts, batches, strict=True):
+            while pickled:  # each batch unpickled, renumbered and let go in turn
+                calls.extend(renumber.call(part, call) for call in pickle.loads(pickled.pop()))
     finally:
         for process in processes:
+            if process.is_alive():
+                process.terminate()  # not needed any more (an error, or an inexact split)
             process.join()
-    parts: list[_Part] = []
-    for kind, value in answers:
-        if kind == "capture-error":
-            raise CaptureError(*value)
-        if kind == "error":
-            raise SipLadderError(value)
-        if kind == "bug":
-            raise RuntimeError(f"sipladder worker failed:\n{value}")
-        parts.append(value)
-    if not all(part.exact for part in parts) or _keys_shared(parts):
-        return None
-    return _merge(parts)
+    return renumber.result(parts, calls)
+
+
+def _receive(pipes: Sequence[Any]) -> tuple[list[_Part], list[list[bytes]]]:
+    """Every worker's part, and its batches of calls still pickled (a third of their size as
+    records), read as they come from whichever worker sends; a worker's error raised here."""
+    from multiprocessing.connection import wait
+
+    parts: list[_Part | None] = [None] * len(pipes)
+    batches: list[list[bytes]] = [[] for _ in pipes]
+    waiting = {pipe: number for number, pipe in enumerate(pipes)}
+    while waiting:
+        for pipe in wait(list(waiting)):
+            number = waiting[pipe]  # type: ignore[index]
+            try:
+                data = pipe.recv_bytes()  # type: ignore[union-attr]
+            except EOFError:
+                raise RuntimeError("a sipladder worker process ended without an answer") from None
+            tag, body = data[:1], data[1:]
+            if tag == b"C":
+                batches[number].append(body)
+            elif tag == b"P":
+                parts[number] = pickle.loads(body)
+                del waiting[pipe]  # type: ignore[arg-type]
+            else:
+                kind, value = pickle.loads(body)
+                if kind == "capture-error":
+                    raise CaptureError(*value)
+                if kind == "error":
+                    raise SipLadderError(value)
+                raise RuntimeError(f"sipladder worker failed:\n{value}")
+    return [part for part in parts if part is not None], batches
 
 
 def _keys_shared(parts: Sequence[_Part]) -> bool:
@@ -433,54 +493,55 @@ def _ranks(lists: Sequence[Sequence[int]]) -> dict[int, int]:
     return {position: rank for rank, position in enumerate(sorted(p for x in lists for p in x))}
 
 
-def _merge(parts: Sequence[_Part]) -> CallsResult:
-    # positions count every SIP-looking message, Message.index only those parsed
-    unparsable = sorted(p for part in parts for p in part.unparsable)
-    transaction_rank = _ranks([part.created_transactions for part in parts])
-    dialog_rank = _ranks([part.created_dialogs for part in parts])
-    calls: list[Call] = []
-    for part in parts:
-        created_tx = part.created_transactions
-        created_dialog = part.created_dialogs
+class _Renumbering:
+    """Ids as one correlator gives them, from the parts' positions of creating messages."""
 
-        def tx(local: int | None, created_tx: list[int] = created_tx) -> int | None:
-            return None if local is None else transaction_rank[created_tx[local]]
+    def __init__(self, parts: Sequence[_Part]) -> None:
+        # positions count every SIP-looking message, Message.index only those parsed
+        self.unparsable = sorted(p for part in parts for p in part.unparsable)
+        self.transaction_rank = _ranks([part.created_transactions for part in parts])
+        self.dialog_rank = _ranks([part.created_dialogs for part in parts])
 
-        for call in part.calls:
-            calls.append(
-                replace(
-                    call,
-                    messages=(
-                        tuple(p - bisect.bisect(unparsable, p) for p in call.messages)
-                        if unparsable
-                        else call.messages
-                    ),
-                    transactions=tuple(transaction_rank[created_tx[t]] for t in call.transactions),
-                    dialogs=tuple(dialog_rank[created_dialog[d]] for d in call.dialogs),
-                    invite=tx(call.invite),
-                    bye=tx(call.bye),
-                )
-            )
-    # a single correlator lists calls in order of their Call-ID's first message
-    calls.sort(key=lambda call: call.messages[0])
-    lead = parts[0].counters
-    counters = Counters(
-        frames=lead.frames,
-        payloads=lead.payloads,
-        sip_messages=sum(part.kept for part in parts),
-        non_sip_payloads=lead.non_sip_payloads,
-        unparsable=sum(part.counters.unparsable for part in parts),
-        ignored=lead.ignored,
-        unreadable=lead.unreadable,
-    )
-    diagnostics = [
-        diagnostic
-        for _, _, diagnostic in heapq.merge(
-            *(part.diagnostics for part in parts), key=lambda entry: (entry[0], entry[1])
+    def call(self, part: _Part, call: Call) -> Call:
+        created_tx, tx_rank = part.created_transactions, self.transaction_rank
+        created_dialog, dialog_rank = part.created_dialogs, self.dialog_rank
+        unparsable = self.unparsable
+        return replace(
+            call,
+            messages=(
+                tuple(p - bisect.bisect(unparsable, p) for p in call.messages)
+                if unparsable
+                else call.messages
+            ),
+            transactions=tuple(tx_rank[created_tx[t]] for t in call.transactions),
+            dialogs=tuple(dialog_rank[created_dialog[d]] for d in call.dialogs),
+            invite=None if call.invite is None else tx_rank[created_tx[call.invite]],
+            bye=None if call.bye is None else tx_rank[created_tx[call.bye]],
         )
-    ]
-    for diagnostic in diagnostics:
-        counters.diagnostics[diagnostic.code] = counters.diagnostics.get(diagnostic.code, 0) + 1
-    firsts = [part.first for part in parts if part.first is not None]
-    first = min(firsts)[1] if firsts else None
-    return CallsResult(calls, diagnostics, counters, first, len(parts))
+
+    def result(self, parts: Sequence[_Part], calls: list[Call]) -> CallsResult:
+        # a single correlator lists calls in order of their Call-ID's first message
+        calls.sort(key=lambda call: call.messages[0])
+        lead = parts[0].counters
+        counters = Counters(
+            frames=lead.frames,
+            payloads=lead.payloads,
+            sip_messages=sum(part.kept for part in parts),
+            non_sip_payloads=lead.non_sip_payloads,
+            unparsable=sum(part.counters.unparsable for part in parts),
+            ignored=lead.ignored,
+            unreadable=lead.unreadable,
+        )
+        diagnostics = [
+            diagnostic
+            for _, _, diagnostic in heapq.merge(
+                *(part.diagnostics for part in parts), key=lambda entry: (entry[0], entry[1])
+            )
+        ]
+        for diagnostic in diagnostics:
+            counters.diagnostics[diagnostic.code] = (
+                counters.diagnostics.get(diagnostic.code, 0) + 1
+            )
+        firsts = [part.first for part in parts if part.first is not None]
+        first = min(firsts)[1] if firsts else None
+        return CallsResult(calls, diagnostics, counters, first, len(parts))
