@@ -52,7 +52,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from sipladder.errors import CaptureError
-from sipladder.model import Diagnostic, Frame, Severity
+from sipladder.model import Diagnostic, Frame, Severity, fast_constructor
+
+# one Frame per packet: positional, every field (several times cheaper than Frame(...))
+_new_frame = fast_constructor(Frame)
 
 if TYPE_CHECKING:
     from sipladder.readers_pcapng import _PcapNgReader
@@ -320,7 +323,7 @@ def _frames_of(
                     over_snaplen += 1
                     if not first_over:
                         first_over = number
-                yield Frame(path, number, ts_ns, linktype, data, orig_len)
+                yield _new_frame(path, number, ts_ns, linktype, data, orig_len)
         except _Truncated as exc:
             report(
                 Diagnostic(
