@@ -273,27 +273,9 @@ def filter_rows(
     aors: Sequence[str] = (),
     since: int | None = None,
     until: int | None = None,
-) -> list[dict[str, Any]]:
-    """Keep the rows that pass every filter given (an empty filter keeps everything)."""
-    return list(
-        iter_filtered(
-            rows, call_ids=call_ids, states=states, methods=methods, aors=aors,
-            since=since, until=until,
-        )
-    )
-
-
-def iter_filtered(
-    rows: Iterable[dict[str, Any]],
-    *,
-    call_ids: Sequence[str] = (),
-    states: Sequence[str] = (),
-    methods: Sequence[str] = (),
-    aors: Sequence[str] = (),
-    since: int | None = None,
-    until: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """:func:`filter_rows` as the rows come."""
+    """The rows that pass every filter given (an empty filter keeps everything), as they
+    come (``write_rows`` writes JSON and CSV without holding them all)."""
     wanted_methods = {m.upper() for m in methods}
     for row in rows:
         if call_ids and row.get("call_id") not in call_ids and not (
@@ -366,7 +348,7 @@ def calls(
         print_diagnostics(result.diagnostics, quiet)
         # rows made as they are written: a million calls are never all rows at once
         rows, first = map(call_row, result.calls), result.first_ns
-    kept = iter_filtered(
+    kept = filter_rows(
         rows, call_ids=call_ids, states=states,
         since=resolve_time(since, first, "--since"),
         until=resolve_time(until, first, "--until"),
