@@ -2,26 +2,28 @@
 
 ``sipladder calls`` needs of each message only what correlation learns from it, and
 neither the parsed messages afterwards nor the registrations. This path reads the
-capture once, feeds each message to a :class:`~sipladder.correlate.Correlator` that keeps
-no messages, and lets the message go: memory grows with the calls and transactions,
-not with the capture's bytes (the :class:`~sipladder.capture.Capture` keeps every
-message, for the ladders and the message table).
+capture once and lets each message go once it is correlated. A call never spans
+Call-IDs (RFC 3261 section 8.1.1.4), so each Call-ID is correlated by a
+:class:`~sipladder.correlate.Correlator` of its own (:class:`CallsByCallId`), which is
+dropped, its call's record kept, once the call has ended and the Call-ID has been quiet
+for a while: memory holds the calls in progress and the finished calls' records, not
+the capture (the :class:`~sipladder.capture.Capture` keeps every message, for ladders
+and the message table).
 
 With several workers (processes forked from this one, one per core), each reads and
-decodes the whole capture but parses and correlates only the messages of its part of
-the Call-IDs (:mod:`sipladder.sip.skim`). A call never spans Call-IDs (RFC 3261
-section 8.1.1.4), so the parts are independent. The parent puts the calls back in
-capture order and renumbers transactions, dialogs and messages as a single correlator
-numbers them: each id is given in order of the message that created the record, so the
-rank of that message among all parts' is the id.
+decodes the whole capture but parses and correlates only the messages of its share of
+the Call-IDs (:mod:`sipladder.sip.skim`), and sends its finished calls to the parent as
+it goes. The parent renumbers transactions, dialogs and messages as one correlator
+numbers them (each id is given in order of the message that created the record, so the
+rank of that message among all shares' is the id) and puts the calls in capture order.
 
-The split is exact when every Call-ID hint agrees with the part of the parsed Call-ID,
-every message has a Call-ID, and no transaction key (top-Via branch, sent-by, method)
-occurs in two parts: RFC 3261 section 17.2.3 matches transactions by branch, not by
-Call-ID, so a UA that reuses a branch in another call links the two. A worker that sees
-otherwise says so, and the capture is then read again by one process: the result is
-always what one correlator over the whole capture gives (tests compare the two on every
-capture of the test data).
+Correlating per Call-ID is exact unless something links Call-IDs: a message without
+Call-ID; a transaction key (top-Via branch, sent-by, method: RFC 3261 section 17.2.3
+matches by branch, not by Call-ID) created, or sought by a response, CANCEL or ACK,
+under two Call-IDs; a message for a Call-ID already dropped; or, between workers, a
+Call-ID hint that the parser contradicts. Each is detected, and the capture is then read
+again by one correlator over everything: the result is always what that one correlator
+gives (tests compare the two on every capture of the test data).
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ def stream_calls(
         result = _parallel(paths, count, progress)
         if result is not None:
             return result
-        # the split was inexact: what linked Call-IDs makes a per-Call-ID reading inexact too
+        # the split was inexact: what linked the Call-IDs would usually make a reading per
+        # Call-ID inexact too
         return _single(paths, progress, by_call_id=False)
     return _single(paths, progress)
 
@@ -136,14 +139,16 @@ class _Open:
 
 
 class CallsByCallId:
-    """Correlates each Call-ID with a correlator of its own, and drops that correlator 32 s
-    after its call ended (every transaction answered, every dialog terminated): memory holds
-    the calls in progress and the finished Call records, whatever the length of the capture.
+    """Correlates each Call-ID with a correlator of its own, and drops that correlator once
+    its call has ended (every transaction answered, every dialog terminated) and the Call-ID
+    has been quiet for ``quiet_ns``: memory holds the calls in progress and the finished
+    Call records, whatever the length of the capture.
 
     The result equals one :class:`~sipladder.correlate.Correlator`'s ``calls`` unless a
     message links Call-IDs, which one correlator would see and this cannot: a message
     without Call-ID, a transaction key (RFC 3261 17.2.3: branch, sent-by, method; not the
-    Call-ID) used under two Call-IDs, or a message for a Call-ID whose state was dropped.
+    Call-ID) created under two Call-IDs or sought by a response, CANCEL or ACK under
+    another than its own, or a message for a Call-ID whose state was dropped.
     Then :attr:`exact` turns False and the caller must read the capture again with one
     correlator; :attr:`created_keys` and :attr:`looked_up_keys` let a parent check the
     same across workers.
@@ -304,10 +309,9 @@ def _single(
 
 @dataclass
 class _Part:
-    """What one worker sends back (pickled): its calls with ids local to it, and the
-    positions (in the whole capture's SIP message stream) that renumber them."""
+    """What one worker sends back (pickled) after its calls: the positions (in the whole
+    capture's SIP message stream) that renumber their ids, and what the parent checks."""
 
-    calls: list[Call] = field(default_factory=list)
     created_transactions: list[int] = field(default_factory=list)  #: by the part's id
     created_dialogs: list[int] = field(default_factory=list)  #: by the part's id
     kept: int = 0  #: messages correlated
@@ -321,11 +325,9 @@ class _Part:
 
 
 def _work(
-    paths: Sequence[str],
-    shard: Shard,
-    progress: Progress | None,
-    on_call: Callable[[Call], None] | None = None,
+    paths: Sequence[str], shard: Shard, progress: Progress | None, on_call: Callable[[Call], None]
 ) -> _Part:
+    """One worker's share: its calls go to ``on_call`` (ids its own) as they end."""
     part = _Part()
     counters = part.counters
     diagnostics = part.diagnostics
@@ -336,7 +338,8 @@ def _work(
 
     correlator = CallsByCallId(on_call=on_call)
     number, count = shard.number, shard.count
-    frames = read_frames(paths, report)
+    # what the reader finds (a file cut short, the clock going back) worker 0 reports
+    frames = read_frames(paths, report if number == 0 else _ignore)
     for message in tracked_messages(frames, report, counters, progress, shard=shard):
         call_id = message.sip.call_id
         if call_id is None:
@@ -354,13 +357,17 @@ def _work(
         if not correlator.exact:
             part.exact = False
             return part
-    part.calls = correlator.finish()
+    correlator.finish()  # the calls still open go to on_call
     part.unparsable = shard.unparsable
     part.created_transactions = correlator.created_transactions
     part.created_dialogs = correlator.created_dialogs
     part.created_keys = set(correlator.created_keys)
     part.looked_up_keys = correlator.looked_up_keys
     return part
+
+
+def _ignore(diagnostic: Diagnostic) -> None:
+    """Worker 0 reports these."""
 
 
 def _child(

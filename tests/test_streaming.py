@@ -183,6 +183,19 @@ def test_unparsable_messages_in_a_split_reading(tmp_path: Path) -> None:
         same_reading(capture, workers, result)
 
 
+def test_file_cut_short_is_reported_once(tmp_path: Path) -> None:
+    # the reader's own diagnostics (here: the file ends inside a packet) come from every
+    # worker's reader; one is reported
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes((ROOT / "samples" / "busy.pcap").read_bytes()[:-10])
+    capture = Capture(str(cut))
+    assert [d.code for d in capture.diagnostics] == ["capture-truncated"]
+    for workers in (2, 3):
+        result = stream_calls(str(cut), workers=workers)
+        assert result.workers == workers
+        same_reading(capture, workers, result)
+
+
 def test_unreadable_file_is_the_readers_error(tmp_path: Path) -> None:
     from sipladder.errors import CaptureError
 
