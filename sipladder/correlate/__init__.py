@@ -158,11 +158,6 @@ class Correlator:
         """The dialogs so far, mutable, by id (``messages[0]`` created each one)."""
         return self._dialogs.dialogs
 
-    @property
-    def transaction_keys(self) -> Iterable[str]:
-        """The matching keys of the transactions so far (:func:`transaction_key`)."""
-        return (builder.key for builder in self._transactions.transactions)
-
     def finish(self) -> Correlation:
         """Freeze everything into records. Calling it again returns the same result."""
         if self._result is not None:
