@@ -190,24 +190,22 @@ class CallsByCallId:
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_NS
             self._sweep(now)
-        correlator = entry.correlator
-        transactions = correlator.transaction_builders
-        known = len(transactions)
-        dialogs = len(correlator.dialog_builders)
-        tx_id = correlator.feed(message).transaction
-        if len(transactions) > known:
+        links = entry.correlator.feed(message)
+        # a correlator numbers its records 0, 1, 2...: a new one has the next number
+        tx_id = links.transaction
+        if tx_id is not None and tx_id == len(entry.transaction_ids):
             entry.transaction_ids.append(len(self.created_transactions))
             self.created_transactions.append(message.index)
-            created = transactions[-1]
+            created = entry.correlator.transaction_builders[tx_id]
             if self.created_keys.setdefault(hash(created.key), entry.serial) != entry.serial:
                 self.exact = False  # the same key under another Call-ID
-            if created.method in ("CANCEL", "ACK") and (
-                created.cancels is None or created.method == "ACK"
-            ):
+            method = created.method
+            if (method == "CANCEL" and created.cancels is None) or method == "ACK":
                 self._looked_up(transaction_key(sip, "INVITE"), entry)
         elif tx_id is None and not sip.is_request:
             self._looked_up(transaction_key(sip, sip.cseq_method or "?"), entry)
-        if len(correlator.dialog_builders) > dialogs:
+        dialog = links.dialog
+        if dialog is not None and dialog == len(entry.dialog_ids):
             entry.dialog_ids.append(len(self.created_dialogs))
             self.created_dialogs.append(message.index)
 
@@ -239,7 +237,8 @@ class CallsByCallId:
                 opened[call_id] = entry
 
     def _close(self, call_id: str, entry: _Open) -> None:
-        calls = entry.correlator.finish_calls()
+        correlator = entry.correlator
+        calls = correlator.finish_calls() if correlator.has_calls else []
         self._done[call_id] = bool(calls)
         txs, dialogs = entry.transaction_ids, entry.dialog_ids
         emit = self.on_call or self.calls.append

@@ -132,6 +132,11 @@ class Correlator:
                     self._calls[call_id].dialogs.setdefault(dialog, None)
                 links[position] = MessageLinks(tx_id, dialog, retransmission)
 
+    @property
+    def has_calls(self) -> bool:
+        """Whether a Call-ID fed so far carries an INVITE (:meth:`finish_calls` gives calls)."""
+        return any(call.has_invite for call in self._calls.values())
+
     def finish_calls(self) -> list[Call]:
         """Only the calls (as :meth:`finish` gives them), freezing only their transactions:
         for the streaming path, which needs nothing else. Ends the feeding, as finish does."""
