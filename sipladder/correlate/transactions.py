@@ -241,8 +241,6 @@ class TransactionTable:
     def __init__(self) -> None:
         self.transactions: list[TxBuilder] = []
         self._by_key: dict[str, int] = {}
-        # Hop linking (see hops.py): (Call-ID, CSeq, method, Via stack) -> transaction id.
-        self.hop_index: dict[tuple[object, ...], int] = {}
         self.orphan_responses = 0  #: responses whose request is not in the capture
 
     def feed(self, message: Message) -> tuple[TxBuilder | None, bool]:
