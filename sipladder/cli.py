@@ -139,6 +139,17 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], quiet: bool) -> None:
             click.echo(f"sipladder: {terminal_safe(str(diagnostic))}", err=True)
 
 
+def check_bucket(bucket: str | None) -> None:
+    """A --bucket value that cannot be read ends the command before the capture is read."""
+    from sipladder.analysis.metrics import parse_bucket
+
+    if bucket is not None:
+        try:
+            parse_bucket(bucket)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+
+
 def cannot_write(path: str, exc: OSError) -> click.ClickException:
     """An output file that cannot be written (a directory that does not exist, no
     permission, a full disk): one line naming the file, status 1, no traceback."""
@@ -716,14 +727,9 @@ def stats(captures: tuple[str, ...], fmt: str, bucket: str | None, quiet: bool) 
 
         sipladder stats samples/ims-tom-jerry.pcapng --bucket 1min --format csv
     """
-    from sipladder.analysis.metrics import parse_bucket
     from sipladder.rows import METRICS
 
-    if bucket is not None:
-        try:
-            parse_bucket(bucket)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    check_bucket(bucket)
     capture = open_capture(captures, quiet)
     write_rows(METRICS, capture.metric_rows(bucket), fmt, sys.stdout)
 
@@ -755,7 +761,6 @@ def plot(
 
         sipladder plot setup-delay samples/ims-tom-jerry.pcapng -o setup.png
     """
-    from sipladder.analysis.metrics import parse_bucket
     from sipladder.render.charts import FORMATS, save_figure
 
     fmt = output.rsplit(".", 1)[-1].lower() if "." in output else ""
@@ -763,11 +768,7 @@ def plot(
         raise click.BadParameter(
             f"{output!r}: the file name must end in .png, .svg or .pdf", param_hint="-o"
         )
-    if bucket is not None:
-        try:
-            parse_bucket(bucket)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    check_bucket(bucket)
     capture = open_capture(captures, quiet)
     try:
         figure = capture.plot.chart(name, bucket)
@@ -809,13 +810,8 @@ def report(
 
         sipladder report samples/ims-tom-jerry.pcapng -o report.html
     """
-    from sipladder.analysis.metrics import parse_bucket
 
-    if bucket is not None:
-        try:
-            parse_bucket(bucket)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--bucket") from None
+    check_bucket(bucket)
     capture = open_capture(captures, quiet)
     html = capture.report(title=title, bucket=bucket, max_ladders=max_ladders)
     with open(output, "w", encoding="utf-8") as out:
