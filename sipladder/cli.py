@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from sipladder import __version__
+from sipladder.accel import status as accel_status
 from sipladder.capture import Capture, load
 from sipladder.errors import SipLadderError
 from sipladder.model import (
@@ -163,7 +164,12 @@ class ExitCodeException(click.exceptions.Exit):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 # the version is given, not looked up in the installed metadata: a source checkout run
 # with ``python -m sipladder`` has none, and --version must not fail there
-@click.version_option(version=__version__, prog_name="sipladder")
+# (and says whether the compiled accelerator is in use: worth knowing in a bug report)
+@click.version_option(
+    version=__version__,
+    prog_name="sipladder",
+    message=f"%(prog)s, version %(version)s ({accel_status()})",
+)
 def cli() -> None:
     """Read packet captures, find every SIP message, correlate them into transactions,
     dialogs, calls and registrations, and show ladders and timing tables.

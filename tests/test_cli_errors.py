@@ -9,6 +9,7 @@ import click.testing
 import pytest
 from click.testing import CliRunner
 
+from sipladder.accel import status as accel_status
 from sipladder.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,4 +67,4 @@ def test_version_works_from_a_source_checkout() -> None:
     )
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0, result.exception
-    assert result.stdout == f"sipladder, version {version}\n"
+    assert result.stdout == f"sipladder, version {version} ({accel_status()})\n"

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sipladder.accel import accel
 from sipladder.errors import SipParseError
 from sipladder.model import (
     Anomaly,
@@ -121,7 +122,7 @@ _SIP_ANY_CASE = frozenset(
 )
 
 
-def looks_like_sip(data: bytes) -> bool:
+def python_looks_like_sip(data: bytes) -> bool:
     """True when the payload starts with a SIP request line or ``SIP/2.0`` status line
     (after any CRLF keep-alives). Cheap: called on every payload of the capture."""
     if data[:1] in (b"\r", b"\n"):
@@ -132,6 +133,13 @@ def looks_like_sip(data: bytes) -> bool:
     if data[:3] in _SIP_ANY_CASE:
         return g.LOOKS_STATUS_B.match(data, 0, 512) is not None
     return g.LOOKS_REQUEST_B.match(data, 0, 512) is not None
+
+
+#: :func:`python_looks_like_sip`, or its compiled twin (:mod:`sipladder.accel`): the
+#: same answers, several times faster.
+looks_like_sip: Callable[[bytes], bool] = (
+    python_looks_like_sip if accel is None else accel.looks_like_sip
+)
 
 
 def parse_message(data: bytes) -> SipMessage:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable
+
+from sipladder.accel import accel
 
 # RFC 3261 section 20.8 (Call-ID) and 7.3.3 (its compact form "i"); header names are
 # case-insensitive (7.3.1) and HCOLON allows whitespace before the colon (25.1).
@@ -24,7 +27,7 @@ _CALL_ID_NAME = re.compile(rb"\n(?:call-id|i)[ \t]*:", re.IGNORECASE)
 _VISIBLE = bytes(range(0x21, 0x7F))
 
 
-def call_id_hint(data: bytes) -> bytes | None:
+def python_call_id_hint(data: bytes) -> bytes | None:
     """The Call-ID value of the message in ``data`` when it is certain, else None.
 
     Certain means: in the header section (ending where the parser ends it, RFC 3261 7),
@@ -48,6 +51,13 @@ def call_id_hint(data: bytes) -> bytes | None:
     if not value or value.translate(None, _VISIBLE):
         return None  # empty, or holding spaces, controls or non-ASCII: the parser decides
     return value
+
+
+#: :func:`python_call_id_hint`, or its compiled twin (:mod:`sipladder.accel`): the same
+#: answers, about ten times faster (it runs on every SIP message of every worker).
+call_id_hint: Callable[[bytes], bytes | None] = (
+    python_call_id_hint if accel is None else accel.call_id_hint
+)
 
 
 def shard_of_bytes(call_id: bytes, shards: int) -> int:
