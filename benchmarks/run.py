@@ -18,6 +18,9 @@ The tools:
   forks a worker per core for captures over 8 MB;
 * ``sipladder-j1`` (not run by default): the same with ``--jobs 1``, one process; its
   output must have the same digest;
+* ``sipladder-pure`` (not run by default): the same with ``SIPLADDER_PURE=1``, without
+  the compiled accelerator (sipladder/accel.py); same digest again. The first line
+  printed says whether the accelerator is in use for the other variants;
 * ``sngrep``: ``sngrep -N -q -F -l 100000000 -I FILE`` (no interface, no
   dialog printing, no config file, and a dialog limit above the default 20,000 so
   that it keeps every call; ``--sngrep-output`` adds ``-O /tmp/x.pcap``);
@@ -152,6 +155,8 @@ def commands(args: argparse.Namespace, capture: str, command: str) -> dict[str, 
         "sipladder": sipladder,
         # one process (calls forks a worker per core by default)
         "sipladder-j1": sipladder + (["--jobs", "1"] if command == "calls" else []),
+        # without the compiled accelerator
+        "sipladder-pure": ["env", "SIPLADDER_PURE=1", *sipladder],
         "sngrep": sngrep,
         "tshark": ["tshark", "-q", "-z", "sip,stat", "-r", capture],
     }
@@ -296,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
 
+    version = subprocess.run(
+        [sys.executable, "-m", "sipladder", "--version"], cwd=ROOT, capture_output=True, text=True
+    )
+    print(f"# {version.stdout.strip() or version.stderr.strip()}", file=sys.stderr)
     command = args.command
     if command == "auto":
         command = "calls" if sipladder_has("calls") else "messages"
