@@ -238,20 +238,15 @@ class CallsByCallId:
 
     def _close(self, call_id: str, entry: _Open) -> None:
         correlator = entry.correlator
-        calls = correlator.finish_calls() if correlator.has_calls else []
+        calls = (
+            correlator.finish_calls(entry.transaction_ids, entry.dialog_ids)
+            if correlator.has_calls
+            else []
+        )
         self._done[call_id] = bool(calls)
-        txs, dialogs = entry.transaction_ids, entry.dialog_ids
         emit = self.on_call or self.calls.append
         for call in calls:
-            emit(
-                replace(
-                    call,
-                    transactions=tuple(txs[t] for t in call.transactions),
-                    dialogs=tuple(dialogs[d] for d in call.dialogs),
-                    invite=None if call.invite is None else txs[call.invite],
-                    bye=None if call.bye is None else txs[call.bye],
-                )
-            )
+            emit(call)
 
     def finish(self) -> list[Call]:
         """Every call, in order of its Call-ID's first message (as one correlator lists them);

@@ -16,7 +16,7 @@ frozen once, in :meth:`Correlator.finish`.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -137,16 +137,28 @@ class Correlator:
         """Whether a Call-ID fed so far carries an INVITE (:meth:`finish_calls` gives calls)."""
         return any(call.has_invite for call in self._calls.values())
 
-    def finish_calls(self) -> list[Call]:
+    def finish_calls(
+        self,
+        transaction_ids: Sequence[int] | None = None,
+        dialog_ids: Sequence[int] | None = None,
+    ) -> list[Call]:
         """Only the calls (as :meth:`finish` gives them), freezing only their transactions:
-        for the streaming path, which needs nothing else. Ends the feeding, as finish does."""
+        for the streaming path, which needs nothing else. Ends the feeding, as finish does.
+        ``transaction_ids`` and ``dialog_ids`` (by this correlator's ids) are the ids the
+        calls name their records by, when given (:func:`~sipladder.correlate.calls
+        .build_call`)."""
         if self._result is not None:
             return list(self._result.calls)
         self._attach_creating_messages()
         builders = self._transactions.transactions
         calls = [
             # a transaction belongs to one Call-ID: each is frozen once
-            build_call(call, [builders[i].freeze() for i in call.transactions])
+            build_call(
+                call,
+                [builders[i].freeze() for i in call.transactions],
+                transaction_ids,
+                dialog_ids,
+            )
             for call in self._calls.values()
             if call.has_invite
         ]

@@ -36,7 +36,7 @@ from sipladder.analysis.timings import (
     call_timings,
     to_final,
 )
-from sipladder.model import Call, CallState, Transaction
+from sipladder.model import Call, CallState, Transaction, fast_constructor
 
 
 @dataclass(slots=True)
@@ -85,8 +85,19 @@ def call_state(answered: bool, bye: bool, cancelled: bool, final_status: int | N
     return CallState.INCOMPLETE  # pragma: no cover - a 2xx final counts as answered above
 
 
-def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Call:
-    """``transactions``: every transaction of this Call-ID, in order."""
+_new_call = fast_constructor(Call)  # one per call: positional, every field
+
+
+def build_call(
+    builder: CallBuilder,
+    transactions: Sequence[Transaction],
+    transaction_ids: Sequence[int] | None = None,
+    dialog_ids: Sequence[int] | None = None,
+) -> Call:
+    """``transactions``: every transaction of this Call-ID, in order. ``transaction_ids``
+    and ``dialog_ids``, when given, are the ids the call names its records by, indexed by
+    the correlator's own (the streaming path correlates each Call-ID apart and numbers
+    the records as one correlator over everything would)."""
     attempts = setup_attempts(transactions)
     ids = {t.id for t in attempts}
     byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
@@ -118,23 +129,33 @@ def build_call(builder: CallBuilder, transactions: Sequence[Transaction]) -> Cal
         bye = byes[0] if byes else None
         timings = replace(timings, bye=bye, release_ns=None if bye is None else to_final(bye))
         state = CallState.COMPLETED if bye else CallState.ANSWERED
-    return Call(
-        call_id=builder.call_id,
-        caller=first.from_uri if first else mid.from_uri if mid else None,
-        callee=first.to_uri if first else mid.to_uri if mid else None,
-        state=state,
-        final_status=final_status,
-        start_ns=builder.start_ns,
-        end_ns=builder.end_ns,
-        messages=tuple(builder.messages),
-        retransmissions=builder.retransmissions,
-        pdd_ns=timings.pdd_ns,
-        answer_ns=timings.answer_ns,
-        release_ns=timings.release_ns,
-        duration_ns=timings.duration_ns,
-        dialogs=tuple(builder.dialogs),
-        transactions=tuple(builder.transactions),
-        challenged=len(attempts) > 1,
-        invite=first.id if first else None,
-        bye=timings.bye.id if timings.bye else None,
+    invite = first.id if first else None
+    bye_id = timings.bye.id if timings.bye else None
+    tx_ids: Sequence[int] = tuple(builder.transactions)
+    dialogs: Sequence[int] = tuple(builder.dialogs)
+    if transaction_ids is not None:
+        tx_ids = tuple([transaction_ids[t] for t in tx_ids])
+        invite = None if invite is None else transaction_ids[invite]
+        bye_id = None if bye_id is None else transaction_ids[bye_id]
+    if dialog_ids is not None:
+        dialogs = tuple([dialog_ids[d] for d in dialogs])
+    return _new_call(  # every field of Call, in order
+        builder.call_id,
+        first.from_uri if first else mid.from_uri if mid else None,  # caller
+        first.to_uri if first else mid.to_uri if mid else None,  # callee
+        state,
+        final_status,
+        builder.start_ns,
+        builder.end_ns,
+        tuple(builder.messages),
+        builder.retransmissions,
+        timings.pdd_ns,
+        timings.answer_ns,
+        timings.release_ns,
+        timings.duration_ns,
+        dialogs,
+        tx_ids,  # transactions
+        len(attempts) > 1,  # challenged
+        invite,
+        bye_id,  # bye
     )
