@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -21,14 +20,8 @@ from sipladder.net.decoder import PacketDecoder
 from sipladder.readers import read_frames
 from sipladder.sip.parser import python_looks_like_sip
 from sipladder.sip.skim import python_call_id_hint
+from tests.captures import CAPTURES, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURES = sorted(
-    str(p.relative_to(ROOT))
-    for folder in ("tests/data", "samples")
-    for p in (ROOT / folder).rglob("*")
-    if p.suffix in (".pcap", ".pcapng", ".cap") or p.name.endswith((".pcap.gz", ".pcapng.gz"))
-)
 PURE = os.environ.get("SIPLADDER_PURE", "") not in ("", "0")
 
 

@@ -16,15 +16,8 @@ from sipladder.capture import Capture
 from sipladder.correlate import Correlator
 from sipladder.sip.skim import call_id_hint, shard_of
 from sipladder.streaming import PARALLEL_MIN_BYTES, QUIET_NS, default_workers, stream_calls
+from tests.captures import CAPTURES, ROOT
 from tests.test_limits import ipv4, udp, write_pcap
-
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURES = sorted(
-    str(p.relative_to(ROOT))
-    for folder in ("tests/data", "samples")
-    for p in (ROOT / folder).rglob("*")
-    if p.suffix in (".pcap", ".pcapng", ".cap") or p.name.endswith((".pcap.gz", ".pcapng.gz"))
-)
 
 
 def split_is_exact(capture: Capture, workers: int) -> bool:

@@ -49,15 +49,8 @@ from typing import Any
 
 from sipladder.accel import accel
 from sipladder.errors import DecodeError
-from sipladder.model import (
-    Diagnostic,
-    Endpoint,
-    Frame,
-    Payload,
-    Severity,
-    Transport,
-    fast_constructor,
-)
+from sipladder.model import Diagnostic, Endpoint, Frame, Payload, Severity
+from sipladder.net.udp import datagram as _datagram
 
 Report = Callable[[Diagnostic], None]
 
@@ -67,10 +60,6 @@ IpProtocolHandler = Callable[["PacketDecoder", Frame, bytes, bytes, memoryview],
 UdpPortHandler = Callable[["PacketDecoder", Frame, Payload], bool]
 Installer = Callable[["PacketDecoder"], None]
 FinishHook = Callable[[], None]
-
-# one Payload per plain UDP datagram: positional, every field (5x cheaper than Payload(...))
-_new_payload = fast_constructor(Payload)
-_UDP = Transport.UDP
 
 #: Cached endpoints are dropped wholesale past this many (a bound, not a tuning knob:
 #: SIP captures have few distinct endpoints, scans have many).
@@ -144,19 +133,7 @@ class PacketDecoder:
                 src, dst, sport, dport, data, truncated = found
                 ports = self.udp_ports
                 if not ports or (dport not in ports and sport not in ports):
-                    endpoints = self.endpoints
-                    out.append(
-                        _new_payload(  # Payload(...), every field in order
-                            frame.file,
-                            frame.number,
-                            frame.ts_ns,
-                            endpoints.get((src, sport)) or self.endpoint(src, sport),
-                            endpoints.get((dst, dport)) or self.endpoint(dst, dport),
-                            _UDP,
-                            data,
-                            truncated,
-                        )
-                    )
+                    out.append(_datagram(self, frame, src, dst, sport, dport, data, truncated))
                     return out
         handler = self.linktypes.get(frame.linktype)
         if handler is None:

@@ -35,14 +35,31 @@ def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
         raise DecodeError(f"UDP length {length} is less than its 8-byte header", 4)
     if length > available:
         # The snap length (or a lost fragment) cut the datagram: deliver what there is.
-        data = bytes(view[8:])
-        truncated = True
+        payload = datagram(d, frame, src, dst, sport, dport, bytes(view[8:]), True)
     else:
-        data = bytes(view[8:length])
-        truncated = False
+        payload = datagram(d, frame, src, dst, sport, dport, bytes(view[8:length]), False)
+    ports = d.udp_ports
+    if ports:
+        handler = ports.get(dport) or ports.get(sport)
+        if handler is not None and handler(d, frame, payload):
+            return
+    d.out.append(payload)
+
+
+def datagram(
+    d: PacketDecoder,
+    frame: Frame,
+    src: bytes,
+    dst: bytes,
+    sport: int,
+    dport: int,
+    data: bytes,
+    truncated: bool,
+) -> Payload:
+    """The Payload of one UDP datagram (also built by the decoder's compiled fast path)."""
     # The endpoint cache, looked up here directly: this is the per-datagram hot path.
     endpoints = d.endpoints
-    payload = _new_payload(
+    return _new_payload(
         frame.file,
         frame.number,
         frame.ts_ns,
@@ -52,12 +69,6 @@ def udp(d: PacketDecoder, frame: Frame, src: bytes, dst: bytes, view: memoryview
         data,
         truncated,
     )
-    ports = d.udp_ports
-    if ports:
-        handler = ports.get(dport) or ports.get(sport)
-        if handler is not None and handler(d, frame, payload):
-            return
-    d.out.append(payload)
 
 
 def install(d: PacketDecoder) -> None:
