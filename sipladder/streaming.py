@@ -267,9 +267,16 @@ class CallsByCallId:
 
 
 def _ended(correlator: Correlator) -> bool:
-    return all(tx.state in _TX_ENDED for tx in correlator.transaction_builders) and all(
-        dialog.state is DialogState.TERMINATED for dialog in correlator.dialog_builders
-    )
+    for tx in correlator.transaction_builders:
+        if tx.state not in _TX_ENDED:
+            return False
+    for dialog in correlator.dialog_builders:
+        if dialog.state is not _TERMINATED:
+            return False
+    return True
+
+
+_TERMINATED = DialogState.TERMINATED
 
 
 # --------------------------------------------------------------------------- one process

@@ -37,6 +37,11 @@ class MessageLinks(NamedTuple):
     retransmission: bool
 
 
+#: ``_new_links(MessageLinks, (transaction, dialog, retransmission))``: what the named
+#: tuple's own ``__new__`` (a Python function) does, without that call.
+_new_links = tuple.__new__
+
+
 @dataclass(frozen=True, slots=True)
 class Correlation:
     transactions: tuple[Transaction, ...]
@@ -84,31 +89,37 @@ class Correlator:
         self._result: Correlation | None = None
 
     def feed(self, message: Message) -> MessageLinks:
-        if self._result is not None or self._finished:
+        if self._finished:
             raise RuntimeError("Correlator.feed() after finish(): start a new Correlator")
+        # (the message's fields read once into locals: this runs for every message)
+        sip = message.sip
+        index = message.index
         tx, retransmission = self._transactions.feed(message)
-        if tx is not None and tx.request == message.index and len(tx.messages) == 1:
-            self._hops.link(tx, message.sip)
+        if tx is not None and tx.request == index and len(tx.messages) == 1:
+            self._hops.link(tx, sip)
         dialog = self._dialogs.feed(message, tx, retransmission)
-        call_id = message.sip.call_id
+        tx_id = None if tx is None else tx.id
+        call_id = sip.call_id
         if call_id is not None:
+            ts_ns = message.ts_ns
             call = self._calls.get(call_id)
             if call is None:
-                call = self._calls[call_id] = CallBuilder(call_id, message.ts_ns, message.ts_ns)
-            call.end_ns = max(call.end_ns, message.ts_ns)
-            call.messages.append(message.index)
-            if message.sip.method == "INVITE":
+                call = self._calls[call_id] = CallBuilder(call_id, ts_ns, ts_ns)
+            elif ts_ns > call.end_ns:
+                call.end_ns = ts_ns
+            call.messages.append(index)
+            if sip.method == "INVITE":
                 call.has_invite = True
             if retransmission:
                 call.retransmissions += 1
-            if tx is not None:
-                call.transactions[tx.id] = None
+            if tx_id is not None:
+                call.transactions[tx_id] = None
             if dialog is not None:
                 call.dialogs[dialog] = None
-        links = MessageLinks(tx.id if tx is not None else None, dialog, retransmission)
+        links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
         if self._keep_messages:
             self._messages.append(message)
-        self._indices.append(message.index)
+        self._indices.append(index)
         self._call_ids.append(call_id)
         self._links.append(links)
         return links
@@ -179,6 +190,7 @@ class Correlator:
         """Freeze everything into records. Calling it again returns the same result."""
         if self._result is not None:
             return self._result
+        self._finished = True
         self._attach_creating_messages()
         builders = self._transactions.transactions
         dialogs = self._dialogs.dialogs

@@ -29,6 +29,7 @@ from enum import StrEnum
 from sipladder.model import (
     Endpoint,
     Message,
+    MessageKind,
     NameAddr,
     ResponseSeen,
     SipMessage,
@@ -204,11 +205,24 @@ DEFAULT_PORTS = {"TLS": 5061, "WS": 80, "WSS": 443}
 def sent_by_key(via: Via) -> str:
     """The sent-by as compared: host in lower case, the default port written out, so that
     ``host`` and ``host:5060`` match (some UAs drop the port when they build the CANCEL)."""
-    host = via.host.lower()
-    port = via.port
-    if port is None:
-        port = DEFAULT_PORTS.get(via.transport.upper(), 5060)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # Every message's top Via is compared (and every Via of a new transaction), while a
+    # capture has few distinct sent-bys: each one's text is made once (and shared).
+    memo = (via.host, via.port, via.transport)
+    key = _SENT_BY.get(memo)
+    if key is None:
+        host = via.host.lower()
+        port = via.port
+        if port is None:
+            port = DEFAULT_PORTS.get(via.transport.upper(), 5060)
+        key = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if len(_SENT_BY) >= _SENT_BY_LIMIT:
+            _SENT_BY.clear()  # a capture of very many hosts: start again rather than grow
+        _SENT_BY[memo] = key
+    return key
+
+
+_SENT_BY: dict[tuple[str, int | None, str], str] = {}
+_SENT_BY_LIMIT = 4096
 
 
 def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
@@ -246,8 +260,7 @@ class TransactionTable:
     def feed(self, message: Message) -> tuple[TxBuilder | None, bool]:
         """The transaction the message belongs to (None if it has none) and whether it is
         a retransmission."""
-        sip = message.sip
-        if sip.is_request:
+        if message.sip.kind is _REQUEST:
             return self._request(message)
         return self._response(message)
 
@@ -404,4 +417,5 @@ def _request_signature(message: Message) -> tuple[object, ...]:
 _INITIAL_STATE = {"INVITE": S.CALLING, "ACK": S.TERMINATED}
 # (a global is cheaper to read than an enum member, in the per-message paths)
 _TRYING = S.TRYING
+_REQUEST = MessageKind.REQUEST
 _PROVISIONAL, _SUCCESS, _FAILURE = Event.PROVISIONAL, Event.SUCCESS, Event.FAILURE

@@ -337,6 +337,26 @@ def test_tls_default_port_is_5061() -> None:
     assert sent_by_key(Via("SIP/2.0", "UDP", "2001:DB8::1", None)) == "[2001:db8::1]:5060"
 
 
+def test_sent_by_texts_are_remembered_within_a_bound() -> None:
+    from sipladder.correlate import transactions
+    from sipladder.model import Via
+
+    limit = transactions._SENT_BY_LIMIT
+    for round_ in range(2):  # the second round finds them remembered (or made again)
+        for n in range(limit + 10):
+            host = f"Host{n}.Example"
+            assert transactions.sent_by_key(Via("SIP/2.0", "UDP", host, None)) == (
+                f"host{n}.example:5060"
+            ), round_
+            assert transactions.sent_by_key(Via("SIP/2.0", "TLS", host, None)) == (
+                f"host{n}.example:5061"
+            ), round_
+            assert transactions.sent_by_key(Via("SIP/2.0", "UDP", host, 5070)) == (
+                f"host{n}.example:5070"
+            ), round_
+            assert len(transactions._SENT_BY) <= limit
+
+
 def test_finish_twice_gives_the_same_result_and_feed_after_finish_is_refused() -> None:
     f = Flow()
     inv = f.request("INVITE", 0, A, B, branch="z9hG4bK1")
