@@ -84,6 +84,9 @@ class Correlator:
         self._indices: list[int] = []  #: Message.index of each message fed, in order
         self._call_ids: list[str | None] = []  #: and its Call-ID
         self._links: list[MessageLinks] = []
+        #: positions of the messages with a transaction but no dialog (yet): those that
+        #: _attach_creating_messages looks at (the others it would pass over)
+        self._unattached: list[int] = []
         self._attached = False
         self._finished = False
         self._result: Correlation | None = None
@@ -119,6 +122,8 @@ class Correlator:
         links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
         if self._keep_messages:
             self._messages.append(message)
+        if dialog is None and tx_id is not None:
+            self._unattached.append(len(self._links))
         self._indices.append(index)
         self._call_ids.append(call_id)
         self._links.append(links)
@@ -133,10 +138,11 @@ class Correlator:
         builders = self._transactions.transactions
         dialogs = self._dialogs.dialogs
         links = self._links
-        for position, (tx_id, dialog, retransmission) in enumerate(links):
-            if dialog is None and tx_id is not None and builders[tx_id].dialog is not None:
-                dialog = builders[tx_id].dialog
-                assert dialog is not None
+        for position in self._unattached:  # in order of the messages
+            tx_id, _, retransmission = links[position]
+            assert tx_id is not None
+            dialog = builders[tx_id].dialog
+            if dialog is not None:
                 dialogs[dialog].messages.append(self._indices[position])
                 call_id = self._call_ids[position]
                 if call_id is not None:
@@ -146,7 +152,10 @@ class Correlator:
     @property
     def has_calls(self) -> bool:
         """Whether a Call-ID fed so far carries an INVITE (:meth:`finish_calls` gives calls)."""
-        return any(call.has_invite for call in self._calls.values())
+        for call in self._calls.values():
+            if call.has_invite:
+                return True
+        return False
 
     def finish_calls(
         self,

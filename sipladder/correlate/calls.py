@@ -99,19 +99,23 @@ def build_call(
     the correlator's own (the streaming path correlates each Call-ID apart and numbers
     the records as one correlator over everything would)."""
     attempts = setup_attempts(transactions)
-    ids = {t.id for t in attempts}
     byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
-    groups = {t.request_group for t in attempts}
-    invite_hops = [t for t in transactions if t.request_group in groups]
+    invite_hops: list[Transaction] = []  # (without attempts, the timings need none)
+    if attempts:
+        groups = {t.request_group for t in attempts}
+        invite_hops = [t for t in transactions if t.request_group in groups]
     timings = call_timings(attempts, byes, invite_hops)
     # The caller's CANCEL of the setup: linked by branch (section 9.1), or, from a UA that
     # built its CANCEL's Via differently, the same CSeq number sent from the same place.
-    sent = {(t.cseq, t.client) for t in attempts}
-    cancelled = any(
-        t.method == "CANCEL"
-        and (t.cancels in ids or (t.cancels is None and (t.cseq, t.client) in sent))
-        for t in transactions
-    )
+    cancels = [t for t in transactions if t.method == "CANCEL"]
+    cancelled = False
+    if cancels:  # (most calls have none: the sets are made only for those that do)
+        ids = {t.id for t in attempts}
+        sent = {(t.cseq, t.client) for t in attempts}
+        cancelled = any(
+            t.cancels in ids or (t.cancels is None and (t.cseq, t.client) in sent)
+            for t in cancels
+        )
     final_status = attempts[-1].final_status if attempts else None
     if timings.answered_at_ns is not None and (final_status is None or final_status >= 300):
         final_status = next(
