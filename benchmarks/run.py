@@ -2,8 +2,10 @@
 """Time sipladder against sngrep and tshark on the same captures, in the same run.
 
 For each capture, each tool runs ``--rounds`` times (tshark ``--tshark-rounds``,
-as it is slow); the table shows the best wall time, the best CPU time (user + system, less
-disturbed than wall time when other people share the machine), the peak memory (the largest
+as it is slow), the rounds going round the tools (A B C, A B C: all meet the same
+drift of a shared machine's load); the table shows the best wall time, the best CPU
+time (user + system, less disturbed than wall time when other people share the
+machine), the peak memory (the largest
 resident set of the child and its children, from ``os.wait4`` and a poll of
 ``/proc`` that sums a whole process tree, whichever is larger) and the ratios to
 sngrep. Captures are built with ``make_capture.py`` (synth engine, fixed seed)
@@ -328,17 +330,20 @@ def main(argv: list[str] | None = None) -> int:
     for capture, n in captures:
         size = os.path.getsize(capture)
         print(f"# {capture}: {size / 1e6:.1f} MB", file=sys.stderr)
-        for tool in tools:
-            result = Result(tool, capture)
-            rounds = args.tshark_rounds if tool == "tshark" else args.rounds
-            cmd = commands(args, capture, command)[tool]
-            for r in range(rounds):
+        # Rounds go round the tools (A B C, A B C, ...), not tool by tool: on a shared
+        # machine the load drifts, and interleaving lets every tool meet the same drift.
+        by_tool = {tool: Result(tool, capture) for tool in tools}
+        cmds = commands(args, capture, command)
+        for r in range(max(args.rounds, args.tshark_rounds)):
+            for tool, result in by_tool.items():
+                if r >= (args.tshark_rounds if tool == "tshark" else args.rounds):
+                    continue
                 out = (
                     str(OUT / f"{Path(capture).stem}.{command}.{tool}.json")
                     if tool.startswith("sipladder")
                     else None
                 )
-                wall, cpu, peak, status = measure(cmd, out, ROOT)
+                wall, cpu, peak, status = measure(cmds[tool], out, ROOT)
                 result.walls.append(wall)
                 result.cpus.append(cpu)
                 result.peaks_kib.append(peak)
@@ -350,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if out:
                     result.output = Path(out)
+        for result in by_tool.values():
             if result.output:
                 result.digest = sha256(result.output)
             results.append(result)
