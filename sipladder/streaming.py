@@ -334,10 +334,19 @@ class _Part:
 
 
 def _work(
-    paths: Sequence[str], shard: Shard, progress: Progress | None, on_call: Callable[[Call], None]
+    paths: Sequence[str],
+    shard: Shard,
+    progress: Progress | None,
+    on_call: Callable[[Call], None],
+    shown: Any = None,
 ) -> _Part:
-    """One worker's share: its calls go to ``on_call`` (ids its own) as they end."""
+    """One worker's share: its calls go to ``on_call`` (ids its own) as they end. With
+    ``shown`` (an array shared by the workers, two slots each), the worker writes there,
+    now and then, how many messages it kept and how many of its Call-IDs carried an
+    INVITE, for the progress line that worker 0 draws."""
     part = _Part()
+    invites: set[str] = set()  # (only counted for ``shown``)
+    slot = 2 * shard.number
     counters = part.counters
     diagnostics = part.diagnostics
 
@@ -366,6 +375,13 @@ def _work(
         if not correlator.exact:
             part.exact = False
             return part
+        if shown is not None:
+            if message.sip.method == "INVITE":
+                invites.add(call_id)
+            if not part.kept & _SHOW_MASK:
+                shown[slot], shown[slot + 1] = part.kept, len(invites)
+    if shown is not None:
+        shown[slot], shown[slot + 1] = part.kept, len(invites)
     correlator.finish()  # the calls still open go to on_call
     part.unparsable = shard.unparsable
     part.created_transactions = correlator.created_transactions
@@ -373,6 +389,10 @@ def _work(
     part.created_keys = set(correlator.created_keys)
     part.looked_up_keys = correlator.looked_up_keys
     return part
+
+
+#: Messages a worker keeps between two updates of its counts for the progress line.
+_SHOW_MASK = 0x3FF
 
 
 def _ignore(diagnostic: Diagnostic) -> None:
@@ -384,6 +404,7 @@ def _child(
     shard: Shard,
     progress: Progress | None,
     send_bytes: Callable[[bytes], None],
+    shown: Any = None,
 ) -> None:
     """A worker process's body. It sends, tagged: batches of finished calls as they come
     (b"C", so that the worker never holds them all), then its part (b"P"); or its error
@@ -402,7 +423,7 @@ def _child(
 
     try:
         with without_cyclic_gc():
-            part = _work(paths, shard, progress, on_call)
+            part = _work(paths, shard, progress, on_call, shown)
             flush()
         send_bytes(b"P" + pickle.dumps(part, pickle.HIGHEST_PROTOCOL))
     except CaptureError as exc:
@@ -441,14 +462,25 @@ def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> Ca
     sys.stderr.flush()
     pipes = []
     processes = []
+    shown = None
+    if progress is not None and progress.enabled:
+        # Worker 0 draws the progress line: packets and bytes are its own (every worker
+        # reads everything), messages and calls the sums of what each worker writes in
+        # its two slots of this shared array (a worker's own counts are a share's).
+        counts = shown = context.RawArray("q", 2 * count)
+        progress.messages = lambda: sum(counts[0::2])
+        progress.calls = lambda: sum(counts[1::2])
     for number in range(count):
         receive, send = context.Pipe(duplex=False)
-        # Only worker 0 draws the progress line (packets and bytes: it reads everything;
-        # its own message and call counts would be a part's, so they are not shown).
-        shown = progress if number == 0 else None
         process = context.Process(
             target=_child,
-            args=(paths, Shard(number, count), shown, send.send_bytes),
+            args=(
+                paths,
+                Shard(number, count),
+                progress if number == 0 else None,
+                send.send_bytes,
+                shown,
+            ),
             daemon=True,
         )
         process.start()
