@@ -90,6 +90,19 @@ _CACHE_LIMIT = 8192
 # however long the lines of a hostile capture are
 _MEMO_MAX_KEY = 1024
 _LINE_CACHE_LIMIT = 32768
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int | None = None) -> None:
+    """Keep ``value`` in a memo table, if its key is short enough (memory stays bounded:
+    entries x _MEMO_MAX_KEY); a full table (``limit`` entries, else _CACHE_LIMIT, read at
+    the call) is emptied rather than grown. Called only after a miss, where the parsing
+    it saves costs far more than the call."""
+    if len(key) <= _MEMO_MAX_KEY:
+        if len(cache) >= (_CACHE_LIMIT if limit is None else limit):
+            cache.clear()
+        cache[key] = value
+
+
 _MISSING = object()
 # value text -> (record or None, why-invalid or None); bounded, cleared when full
 # (the last item: the record alone in a tuple, or (): shared by the messages that have
@@ -187,10 +200,7 @@ def _via_head(prefix: str) -> _ViaHead | tuple[()]:
     bracketed host closed within the prefix). Memoised."""
     m = g.VIA_PARM.match(prefix)
     head = _via_head_of(m) if m is not None and m.start("params") == len(prefix) else ()
-    if len(prefix) <= _MEMO_MAX_KEY:
-        if len(_VIA_HEAD_CACHE) >= _CACHE_LIMIT:
-            _VIA_HEAD_CACHE.clear()
-        _VIA_HEAD_CACHE[prefix] = head
+    _remember(_VIA_HEAD_CACHE, prefix, head)
     return head
 
 
@@ -237,10 +247,7 @@ def _via(value: str) -> _ViaResult:
             result = (via, why, anomaly("via-branch-invalid", branch=branch), (via,))
         else:
             result = (via, why, None, (via,))
-    if len(value) <= _MEMO_MAX_KEY:
-        if len(_VIA_CACHE) >= _CACHE_LIMIT:
-            _VIA_CACHE.clear()
-        _VIA_CACHE[value] = result
+    _remember(_VIA_CACHE, value, result)
     return result
 
 
@@ -272,10 +279,7 @@ def _name_addr(value: str) -> _AddrResult:
     if hit is not None:
         return hit
     result = _name_addr_uncached(value)
-    if len(value) <= _MEMO_MAX_KEY:
-        if len(_ADDR_CACHE) >= _CACHE_LIMIT:
-            _ADDR_CACHE.clear()
-        _ADDR_CACHE[value] = result
+    _remember(_ADDR_CACHE, value, result)
     return result
 
 
@@ -301,10 +305,7 @@ def _addr_head(head: str, lt: int) -> _AddrHead:
         elif not g.URI.match(uri):
             code, why = "uri-invalid", _URI_SYNTAX
     result = (display, uri, code, why)
-    if len(head) <= _MEMO_MAX_KEY:
-        if len(_ADDR_HEAD_CACHE) >= _CACHE_LIMIT:
-            _ADDR_HEAD_CACHE.clear()
-        _ADDR_HEAD_CACHE[head] = result
+    _remember(_ADDR_HEAD_CACHE, head, result)
     return result
 
 
@@ -388,10 +389,7 @@ def _check_header_name(name: str) -> Anomaly | None:
             near = closest(name, KNOWN_HEADERS, 2)
             if near is not None and near.lower() != lower:
                 result = anomaly("header-unknown-misspelled", name=name, suggestion=near)
-    if len(name) <= _MEMO_MAX_KEY:
-        if len(_NAME_CHECK_CACHE) >= _CACHE_LIMIT:
-            _NAME_CHECK_CACHE.clear()
-        _NAME_CHECK_CACHE[name] = result
+    _remember(_NAME_CHECK_CACHE, name, result)
     return result
 
 
@@ -413,10 +411,7 @@ def _cseq(value: str) -> tuple[CSeq | None, tuple[Anomaly, ...]]:
         if cseq_method.isdigit():  # CSeq: 2 183
             bad.append(anomaly("cseq-method-is-status", value=value))
         result = (_new_cseq(number, cseq_method), tuple(bad))
-    if len(value) <= _MEMO_MAX_KEY:
-        if len(_CSEQ_CACHE) >= _CACHE_LIMIT:
-            _CSEQ_CACHE.clear()
-        _CSEQ_CACHE[value] = result
+    _remember(_CSEQ_CACHE, value, result)
     return result
 
 
@@ -436,10 +431,7 @@ _START_B_CACHE: dict[bytes, Any] = {}  # (_StartLine or None)
 def _header_line(line: str) -> _LineEntry:
     """:func:`_line_info`, memoised."""
     result = _line_info(line)
-    if len(line) <= _MEMO_MAX_KEY:
-        if len(_LINE_CACHE) >= _LINE_CACHE_LIMIT:
-            _LINE_CACHE.clear()
-        _LINE_CACHE[line] = result
+    _remember(_LINE_CACHE, line, result, _LINE_CACHE_LIMIT)
     return result
 
 
@@ -497,10 +489,7 @@ def _header_line_b(line: bytes) -> _LineEntry | None:
     if "\n" in text or "\x00" in text or text[:1] in (" ", "\t"):
         return None
     result = _line_info(text)
-    if len(line) <= _MEMO_MAX_KEY:
-        if len(_LINE_B_CACHE) >= _LINE_CACHE_LIMIT:
-            _LINE_B_CACHE.clear()
-        _LINE_B_CACHE[line] = result
+    _remember(_LINE_B_CACHE, line, result, _LINE_CACHE_LIMIT)
     return result
 
 
@@ -514,10 +503,7 @@ def _start_line_b(line: bytes) -> _StartLine | None:
         text = "\n"
     if "\n" not in text and "\x00" not in text:  # (leading whitespace is no fold here)
         result = _start_line(text)
-    if len(line) <= _MEMO_MAX_KEY:
-        if len(_START_B_CACHE) >= _CACHE_LIMIT:
-            _START_B_CACHE.clear()
-        _START_B_CACHE[line] = result
+    _remember(_START_B_CACHE, line, result)
     return result
 
 
@@ -622,10 +608,7 @@ def _start_line(first_line: str) -> _StartLine | None:
         version,
         tuple(anomalies),
     )
-    if len(first_line) <= _MEMO_MAX_KEY:
-        if len(_START_CACHE) >= _CACHE_LIMIT:
-            _START_CACHE.clear()
-        _START_CACHE[first_line] = result
+    _remember(_START_CACHE, first_line, result)
     return result
 
 
