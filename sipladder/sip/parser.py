@@ -288,6 +288,17 @@ _AddrHead = tuple[str | None, str, str | None, str | None]
 _ADDR_HEAD_CACHE: dict[str, _AddrHead] = {}
 
 
+def _bracketed_uri(raw_uri: str) -> tuple[str, str | None, str | None]:
+    """The URI between ``<`` and ``>`` (RFC 3261 20.10 name-addr), stripped, and the
+    anomaly code and reason when it is not one (None, None when it is)."""
+    uri = raw_uri.strip()
+    if uri != raw_uri:
+        return uri, "uri-invalid", "whitespace inside <>"
+    if not g.URI.match(uri):
+        return uri, "uri-invalid", _URI_SYNTAX
+    return uri, None, None
+
+
 def _addr_head(head: str, lt: int) -> _AddrHead:
     """The part of a name-addr without quotes up to its ">" (``lt``: where "<" is), as
     NAME_ADDR reads it: the display name (display-name = *(token LWS)) and the URI, with
@@ -297,13 +308,9 @@ def _addr_head(head: str, lt: int) -> _AddrHead:
     display = head[:lt].strip() or None
     if display is not None and not g.DISPLAY_TOKENS.match(display):
         code, why = "display-name-invalid", "characters that need quotes"
-    raw_uri = head[lt + 1 : -1]
-    uri = raw_uri.strip()
+    uri, uri_code, uri_why = _bracketed_uri(head[lt + 1 : -1])
     if code is None:
-        if uri != raw_uri:
-            code, why = "uri-invalid", "whitespace inside <>"
-        elif not g.URI.match(uri):
-            code, why = "uri-invalid", _URI_SYNTAX
+        code, why = uri_code, uri_why
     result = (display, uri, code, why)
     _remember(_ADDR_HEAD_CACHE, head, result)
     return result
@@ -338,14 +345,11 @@ def _name_addr_uncached(value: str) -> _AddrResult:
                 # display-name = *(token LWS) / quoted-string
                 if display is not None and not g.DISPLAY_TOKENS.match(display):
                     code, why = "display-name-invalid", "characters that need quotes"
-            uri = raw_uri.strip()
+            uri, uri_code, uri_why = _bracketed_uri(raw_uri)
             if code is None:
-                if uri != raw_uri:
-                    code, why = "uri-invalid", "whitespace inside <>"
-                elif not g.URI.match(uri):
-                    code, why = "uri-invalid", _URI_SYNTAX
-                elif ";;" in params or params.rstrip().endswith(";"):
-                    code, why = "param-empty", "an empty parameter (extra ';')"
+                code, why = uri_code, uri_why
+            if code is None and (";;" in params or params.rstrip().endswith(";")):
+                code, why = "param-empty", "an empty parameter (extra ';')"
             result = (_new_name_addr(display, uri, split_params(params)), code, why)
     else:
         m = g.ADDR_SPEC.match(value)
