@@ -192,7 +192,7 @@ class CallsByCallId:
                 self.exact = False  # its call record is out already, or would change
                 return
             self._serials += 1
-            entry = _Open(self._serials, Correlator(keep_messages=False))
+            entry = _Open(self._serials, Correlator(calls_only=True))
         self._open[call_id] = entry  # (again) the most recently active
         now = entry.last_ns = message.ts_ns
         if now >= self._next_sweep:
@@ -294,7 +294,7 @@ def _single(
         diagnostics.append(diagnostic)
         counters.diagnostics[diagnostic.code] = counters.diagnostics.get(diagnostic.code, 0) + 1
 
-    correlator = CallsByCallId() if by_call_id else Correlator(keep_messages=False)
+    correlator = CallsByCallId() if by_call_id else Correlator(calls_only=True)
     first: int | None = None
     with without_cyclic_gc():
         frames = read_frames(paths, report)

@@ -264,12 +264,18 @@ def test_correlator_without_messages_gives_the_same_records() -> None:
     assert without.dialogs == with_messages.dialogs
     assert without.links == with_messages.links
     assert with_messages.registrations and not without.registrations  # they need messages
-    only_calls = Correlator(keep_messages=False)
+    only_calls = Correlator(calls_only=True)
     for message in capture.records:
         only_calls.feed(message)
     assert only_calls.finish_calls() == list(with_messages.calls)
     with pytest.raises(RuntimeError):
         only_calls.feed(capture.records[0])
+    with pytest.raises(RuntimeError):
+        only_calls.finish()  # it kept too little for the other records
+    every_link = Correlator(keep_messages=False)
+    for message in capture.records:
+        every_link.feed(message)
+    assert every_link.finish_calls() == list(with_messages.calls)
 
 
 def test_default_workers(tmp_path: Path) -> None:

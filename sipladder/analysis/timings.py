@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from sipladder.model import ResponseSeen, Transaction, fast_constructor
+from sipladder.model import Endpoint, ResponseSeen, Transaction, fast_constructor
 
 #: Challenges that a client answers by sending the request again with credentials
 #: (RFC 3261 sections 22.2 and 22.3).
@@ -31,12 +32,48 @@ CHALLENGE_ANSWER_WINDOW_NS = 64 * 500_000_000
 # --------------------------------------------------------------------------- one transaction
 
 
+class TransactionView(Protocol):
+    """What the call rules read of a transaction: a frozen :class:`~sipladder.model
+    .Transaction`, or the correlator's builder of one (the streaming path builds its calls
+    from the builders, without freezing transactions that nobody else reads)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def cseq(self) -> int | None: ...
+    @property
+    def client(self) -> Endpoint: ...
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def final_ns(self) -> int | None: ...
+    @property
+    def final_status(self) -> int | None: ...
+    @property
+    def hop(self) -> int: ...
+    @property
+    def request_group(self) -> int: ...
+    @property
+    def cancels(self) -> int | None: ...
+    @property
+    def responses(self) -> Sequence[ResponseSeen]: ...
+    @property
+    def from_uri(self) -> str | None: ...
+    @property
+    def to_uri(self) -> str | None: ...
+    @property
+    def to_tag(self) -> str | None: ...
+
+
+
 def to_first_provisional(tx: Transaction) -> int | None:
     """Request to its first provisional response (any 1xx, 100 Trying included), on its hop."""
     return None if tx.first_provisional_ns is None else tx.first_provisional_ns - tx.start_ns
 
 
-def to_final(tx: Transaction) -> int | None:
+def to_final(tx: TransactionView) -> int | None:
     """Request to its first final response (200-699), on its hop."""
     return None if tx.final_ns is None else tx.final_ns - tx.start_ns
 
@@ -80,16 +117,16 @@ class CallTimings:
     release_ns: int | None
     duration_ns: int | None
     answered_at_ns: int | None  #: first 2xx as it arrived at the caller
-    bye: Transaction | None  #: the first BYE (first hop) after the answer
+    bye: TransactionView | None  #: the first BYE (first hop) after the answer
 
 
 _new_call_timings = fast_constructor(CallTimings)  # one per call: positional, every field
 
 
 def call_timings(
-    attempts: Sequence[Transaction],
-    byes: Sequence[Transaction],
-    invite_hops: Sequence[Transaction] = (),
+    attempts: Sequence[TransactionView],
+    byes: Sequence[TransactionView],
+    invite_hops: Sequence[TransactionView] = (),
 ) -> CallTimings:
     """The call's setup and release intervals.
 

@@ -71,15 +71,19 @@ class Correlator:
     each, a few integers): memory then grows with the calls and transactions, not with the
     capture's bytes. Registrations need the messages themselves (their Contact bindings):
     without them ``registrations`` is empty. The streaming ``calls`` path uses this
-    (:mod:`sipladder.streaming`).
+    (:mod:`sipladder.streaming`). ``calls_only=True`` keeps even less (not the links of
+    each message): then only :meth:`finish_calls` gives a result.
     """
 
-    def __init__(self, *, keep_messages: bool = True) -> None:
+    def __init__(self, *, keep_messages: bool = True, calls_only: bool = False) -> None:
         self._transactions = TransactionTable()
         self._hops = HopLinker()
         self._dialogs = DialogTable()
         self._calls: dict[str, CallBuilder] = {}
-        self._keep_messages = keep_messages
+        self._keep_messages = keep_messages and not calls_only
+        #: ``calls_only``: keep only what :meth:`finish_calls` reads, not each message's
+        #: links (three list entries and a tuple per message, to make and to free)
+        self._calls_only = calls_only
         self._messages: list[Message] = []
         self._indices: list[int] = []  #: Message.index of each message fed, in order
         self._call_ids: list[str | None] = []  #: and its Call-ID
@@ -87,6 +91,8 @@ class Correlator:
         #: positions of the messages with a transaction but no dialog (yet): those that
         #: _attach_creating_messages looks at (the others it would pass over)
         self._unattached: list[int] = []
+        #: ``calls_only``: the transaction and Call-ID of each such message instead
+        self._unattached_calls: list[tuple[int, str]] = []
         self._attached = False
         self._finished = False
         self._result: Correlation | None = None
@@ -120,6 +126,10 @@ class Correlator:
             if dialog is not None:
                 call.dialogs[dialog] = None
         links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
+        if self._calls_only:
+            if dialog is None and tx_id is not None and call_id is not None:
+                self._unattached_calls.append((tx_id, call_id))
+            return links
         if self._keep_messages:
             self._messages.append(message)
         if dialog is None and tx_id is not None:
@@ -136,6 +146,12 @@ class Correlator:
             return
         self._attached = True
         builders = self._transactions.transactions
+        if self._calls_only:  # (only the calls' dialogs: the dialog records are not made)
+            for transaction, owner in self._unattached_calls:
+                created = builders[transaction].dialog
+                if created is not None:
+                    self._calls[owner].dialogs.setdefault(created, None)
+            return
         dialogs = self._dialogs.dialogs
         links = self._links
         for position in self._unattached:  # in order of the messages
@@ -172,13 +188,9 @@ class Correlator:
         self._attach_creating_messages()
         builders = self._transactions.transactions
         calls = [
-            # a transaction belongs to one Call-ID: each is frozen once
-            build_call(
-                call,
-                [builders[i].freeze() for i in call.transactions],
-                transaction_ids,
-                dialog_ids,
-            )
+            # from the builders: the calls read a few fields of their transactions, and a
+            # frozen copy of each (made, read once and freed) cost more than the call itself
+            build_call(call, [builders[i] for i in call.transactions], transaction_ids, dialog_ids)
             for call in self._calls.values()
             if call.has_invite
         ]
@@ -199,6 +211,8 @@ class Correlator:
         """Freeze everything into records. Calling it again returns the same result."""
         if self._result is not None:
             return self._result
+        if self._calls_only:
+            raise RuntimeError("Correlator(calls_only=True) gives only finish_calls()")
         self._finished = True
         self._attach_creating_messages()
         builders = self._transactions.transactions

@@ -29,14 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from sipladder.analysis.timings import (
     CHALLENGE_ANSWER_WINDOW_NS,
     CHALLENGES,
+    TransactionView,
     call_timings,
     to_final,
 )
-from sipladder.model import Call, CallState, Transaction, fast_constructor
+from sipladder.model import Call, CallState, fast_constructor
 
 
 @dataclass(slots=True)
@@ -51,7 +53,10 @@ class CallBuilder:
     dialogs: dict[int, None] = field(default_factory=dict)
 
 
-def setup_attempts(transactions: Sequence[Transaction]) -> list[Transaction]:
+_Tx = TypeVar("_Tx", bound=TransactionView)
+
+
+def setup_attempts(transactions: Sequence[_Tx]) -> list[_Tx]:
     """The first-hop INVITEs of the setup: the initial one and those answering its challenges.
 
     An INVITE answers a 401/407 only when it leaves within 64*T1 (32 s) of it, the same
@@ -59,7 +64,7 @@ def setup_attempts(transactions: Sequence[Transaction]) -> list[Transaction]:
     and the minute must not count as post-dial delay."""
     invites = [t for t in transactions if t.method == "INVITE" and t.hop == 0]
     initial = [t for t in invites if t.to_tag is None]
-    chain: list[Transaction] = []
+    chain: list[_Tx] = []
     for tx in initial:
         if chain:
             previous = chain[-1]
@@ -90,17 +95,18 @@ _new_call = fast_constructor(Call)  # one per call: positional, every field
 
 def build_call(
     builder: CallBuilder,
-    transactions: Sequence[Transaction],
+    transactions: Sequence[TransactionView],
     transaction_ids: Sequence[int] | None = None,
     dialog_ids: Sequence[int] | None = None,
 ) -> Call:
-    """``transactions``: every transaction of this Call-ID, in order. ``transaction_ids``
+    """``transactions``: every transaction of this Call-ID, in order (frozen, or their
+    builders). ``transaction_ids``
     and ``dialog_ids``, when given, are the ids the call names its records by, indexed by
     the correlator's own (the streaming path correlates each Call-ID apart and numbers
     the records as one correlator over everything would)."""
     attempts = setup_attempts(transactions)
     byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
-    invite_hops: list[Transaction] = []  # (without attempts, the timings need none)
+    invite_hops: list[TransactionView] = []  # (without attempts, the timings need none)
     if attempts:
         groups = {t.request_group for t in attempts}
         invite_hops = [t for t in transactions if t.request_group in groups]
@@ -122,7 +128,7 @@ def build_call(
             s.status for t in attempts for s in t.responses if 200 <= s.status < 300
         )
     first = attempts[0] if attempts else None
-    mid: Transaction | None = None
+    mid: TransactionView | None = None
     state = call_state(
         timings.answered_at_ns is not None, timings.bye is not None, cancelled, final_status
     )

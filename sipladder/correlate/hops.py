@@ -33,9 +33,9 @@ class HopLinker:
         if parent is not None and parent.id != tx.id:
             tx.parent = parent.id
             tx.hop = parent.hop + 1
-            tx.group = parent.group
+            tx.request_group = parent.request_group
         else:
-            tx.group = self.groups
+            tx.request_group = self.groups
             self.groups += 1
         self._index.setdefault((call_id, cseq, method, vias), tx)
 

@@ -142,7 +142,7 @@ class TxBuilder:
     from_tag: str | None
     to_tag: str | None
     hop: int = 0
-    group: int = 0
+    request_group: int = 0
     parent: int | None = None
     cancels: int | None = None
     dialog: int | None = None
@@ -183,7 +183,7 @@ class TxBuilder:
             self.state,
             self.retransmissions,
             self.hop,
-            self.group,  # request_group
+            self.request_group,
             self.dialog,
             self.cancels,
             self.rfc2543,

@@ -379,7 +379,7 @@ def test_builders_freeze_every_field_into_its_place() -> None:
         setattr(tx, name, f"tx-{name}")
     tx.messages, tx.responses = [1, 2], ["r1"]
     expected = {name: f"tx-{name}" for name in Transaction.__dataclass_fields__}
-    expected |= {"messages": (1, 2), "responses": ("r1",), "request_group": "tx-group"}
+    expected |= {"messages": (1, 2), "responses": ("r1",)}
     assert tx.freeze() == Transaction(**expected)
 
     dialog = DialogBuilder(*[f"d-{name}" for name in list(DialogBuilder.__dataclass_fields__)])
