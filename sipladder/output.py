@@ -8,6 +8,7 @@ control characters never reach a terminal raw (they are shown as ``\\xNN``).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -27,6 +28,11 @@ _JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f]")
 
 def seconds_text(ns: int) -> str:
     """Exact decimal seconds of an integer nanosecond value, trailing zeros trimmed."""
+    if ns >= 1_000_000_000:
+        # every epoch time: the integer's own digits, a point before the last nine (a third
+        # of the time of divmod and formatting on 61-bit integers)
+        digits = int.__repr__(ns)
+        return digits[:-9] + "." + (digits[-9:].rstrip("0") or "0")
     sign = "-" if ns < 0 else ""
     whole, frac = divmod(abs(ns), 1_000_000_000)
     text = f"{sign}{whole}.{frac:09d}".rstrip("0")
@@ -41,6 +47,30 @@ def s_value(ns: int) -> float:
     return round(ns / 1_000_000_000, 9)
 
 
+# JSON text of ms_value and s_value. From 1 ms (1 s) to 10**15 ns, the text is the exact
+# decimal of the integer: ns / 10**6 has at most 15 significant digits there, so its float
+# is within half a unit in the 6th decimal place (round() gives it back unchanged) and no
+# shorter decimal reads as the same float (a double tells apart all decimals of 15
+# digits), which is what float.__repr__ writes, in plain notation from 1e-4 to 1e16.
+# tests/test_output.py compares them on random and boundary values.
+
+
+def ms_text(ns: int) -> str:
+    """``float.__repr__(ms_value(ns))``, from the integer's digits where that is exact."""
+    if type(ns) is int and 1_000_000 <= ns < 1_000_000_000_000_000:
+        digits = int.__repr__(ns)
+        return digits[:-6] + "." + (digits[-6:].rstrip("0") or "0")
+    return float.__repr__(round(ns / 1_000_000, 6))
+
+
+def s_text(ns: int) -> str:
+    """``float.__repr__(s_value(ns))``, from the integer's digits where that is exact."""
+    if type(ns) is int and 1_000_000_000 <= ns < 1_000_000_000_000_000:
+        digits = int.__repr__(ns)
+        return digits[:-9] + "." + (digits[-9:].rstrip("0") or "0")
+    return float.__repr__(round(ns / 1_000_000_000, 9))
+
+
 def terminal_safe(text: str) -> str:
     """Replace control characters (escape sequences among them) by visible ``\\xNN``."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
@@ -49,7 +79,9 @@ def terminal_safe(text: str) -> str:
 def json_safe(text: str) -> str:
     """JSON text with DEL and C1 control characters written as ``\\u00XX`` escapes
     (they can only occur inside strings, so the decoded data is the same)."""
-    if _JSON_RAW_CONTROL.search(text) is None:
+    # an ASCII text holds no C1 control; both tests run at C speed over the whole text,
+    # many times faster than the regular expression's scan
+    if (text.isascii() and "\x7f" not in text) or _JSON_RAW_CONTROL.search(text) is None:
         return text
     return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
@@ -95,51 +127,102 @@ def _json_value(kind: ColumnKind, value: Any) -> str:
     return _ENCODE(value)
 
 
+#: Each column kind's JSON text of a cell ``{v}`` as a Python expression: the kind tests of
+#: :func:`_json_value` done once per table, the common cases (strings and ints, nearly every
+#: cell) straight to the C functions json would reach, anything else through
+#: :func:`_json_value` (``{k}`` names the kind). :func:`_json_writer` (a cell) and
+#: :func:`json_row_writer` (a whole row) are generated from these, so both write the same.
+_JSON_CELL: dict[ColumnKind, str] = {
+    ColumnKind.TIME: "'null' if {v} is None else _seconds_text({v})",
+    ColumnKind.STR: "'null' if {v} is None else _encode_str({v}) if type({v}) is str"
+    " else _json_value({k}, {v})",
+    ColumnKind.INT: "'null' if {v} is None else _int_repr({v}) if type({v}) is int"
+    " else _json_value({k}, {v})",
+    # a float from an int, never NaN or infinite: json writes float.__repr__ itself
+    ColumnKind.DURATION_MS: "'null' if {v} is None else _ms_text({v})",
+    ColumnKind.DURATION_S: "'null' if {v} is None else _s_text({v})",
+    ColumnKind.BOOL: "'null' if {v} is None else ('true' if {v} else 'false')"
+    " if type({v}) is bool else _json_value({k}, {v})",
+    ColumnKind.LIST: "_json_list({v})",
+}
+_GENERIC_CELL = "_json_value({k}, {v})"
+
+
+def _generated(source: str, name: str) -> Any:
+    """The function ``name`` defined by ``source``, with the helpers its cells call."""
+    namespace: dict[str, Any] = {
+        "_seconds_text": seconds_text,
+        "_encode_str": _ENCODE_STR,
+        "_int_repr": int.__repr__,
+        "_ms_text": ms_text,
+        "_s_text": s_text,
+        "_json_value": _json_value,
+        "_json_list": _json_list,
+        **{f"_kind_{kind.name}": kind for kind in ColumnKind},
+    }
+    exec(source, namespace)  # noqa: S102 - our own text, from the column kinds only
+    return namespace[name]
+
+
+def _cell(kind: ColumnKind, variable: str) -> str:
+    return _JSON_CELL.get(kind, _GENERIC_CELL).format(v=variable, k=f"_kind_{kind.name}")
+
+
 def _json_writer(kind: ColumnKind) -> Callable[[Any], str]:
-    """:func:`_json_value` for one column kind, with the kind tests done once per table
-    (the output of ``calls`` on a big capture is half a million cells)."""
-    if kind is ColumnKind.TIME:
-        return lambda value: "null" if value is None else seconds_text(value)
-    if kind is ColumnKind.STR:
-        return lambda value: (
-            "null" if value is None else _ENCODE_STR(value) if type(value) is str
-            else _json_value(kind, value)
-        )  # fmt: skip
-    if kind is ColumnKind.INT:
-        return lambda value: (
-            "null" if value is None else int.__repr__(value) if type(value) is int
-            else _json_value(kind, value)
-        )  # fmt: skip
-    if kind is ColumnKind.DURATION_MS or kind is ColumnKind.DURATION_S:
-        # a float from an int, never NaN or infinite: json writes float.__repr__ itself
-        scale = ms_value if kind is ColumnKind.DURATION_MS else s_value
-        return lambda value: "null" if value is None else float.__repr__(scale(value))
-    if kind is ColumnKind.BOOL:
-        return lambda value: (
-            "null" if value is None else ("true" if value else "false") if type(value) is bool
-            else _json_value(kind, value)
-        )  # fmt: skip
-    if kind is ColumnKind.LIST:
-        return _json_list
-    return lambda value: _json_value(kind, value)
+    """:func:`_json_value` for one column kind, with the kind tests done once (the output
+    of ``calls`` on a big capture is half a million cells)."""
+    source = f"def write(v):\n    return {_cell(kind, 'v')}\n"
+    return _generated(source, "write")  # type: ignore[no-any-return]
 
 
 def _json_list(value: Any) -> str:
     """A list of ints as json writes it (", " between items); anything else through json."""
-    if type(value) is list and all(type(item) is int for item in value):
-        return "[" + ", ".join(map(int.__repr__, value)) + "]"
+    if type(value) is list:
+        for item in value:
+            if type(item) is not int:
+                break
+        else:
+            return list.__repr__(value)  # "[1, 2]": the ints' reprs, as json writes them
     return _json_value(ColumnKind.LIST, value)
 
 
+@functools.lru_cache(maxsize=64)
+def json_row_writer(table: Table) -> Callable[[Row], str]:
+    """The JSON object of one row of ``table`` (every column, in order, ``null`` for a
+    missing one), before :func:`json_safe`: one function generated per table, as
+    :mod:`dataclasses` generates ``__init__``, with each column's cell written inline
+    (a function call per cell cost more than the text it made). The same text as joining
+    :func:`_json_value` of each cell (tests/test_output.py compares them)."""
+    lines = ["def write_row(row):", "    get = row.get"]
+    pieces = []
+    for number, column in enumerate(table.columns):
+        cell = f"c{number}"
+        lines.append(f"    {cell} = get({column.name!r})")
+        lines.append(f"    {cell} = {_cell(column.kind, cell)}")
+        pieces += [repr(("{" if number == 0 else ", ") + json.dumps(column.name) + ": "), cell]
+    pieces.append(repr("}" if pieces else "{}"))
+    lines.append(f"    return ''.join(({', '.join(pieces)},))")
+    return _generated("\n".join(lines) + "\n", "write_row")  # type: ignore[no-any-return]
+
+
+#: Rows joined into one piece of :func:`iter_json` (one json_safe scan, one write).
+_JSON_ROWS_PER_PIECE = 256
+
+
 def iter_json(table: Table, rows: Iterable[Row]) -> Iterator[str]:
-    """:func:`to_json` in pieces, one object each, so that a long table is written as its
-    rows come and never held as one text."""
-    keys = [(_json_writer(c.kind), c.name, json.dumps(c.name) + ": ") for c in table.columns]
+    """:func:`to_json` in pieces of a few hundred rows, so that a long table is written as
+    its rows come and never held as one text."""
+    write_row = json_row_writer(table)
+    piece: list[str] = []
     separator = "[\n "
     for row in rows:
-        yield separator + json_safe(
-            "{" + ", ".join([key + write(row.get(name)) for write, name, key in keys]) + "}"
-        )
+        piece.append(write_row(row))
+        if len(piece) == _JSON_ROWS_PER_PIECE:
+            yield json_safe(separator + ",\n ".join(piece))
+            piece.clear()
+            separator = ",\n "
+    if piece:
+        yield json_safe(separator + ",\n ".join(piece))
         separator = ",\n "
     yield "[]\n" if separator == "[\n " else "\n]\n"
 

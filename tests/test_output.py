@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -242,3 +243,110 @@ def test_write_rows_streams_the_same_text(fmt: str, n: int) -> None:
     if n == 5000:
         # written while the rows were still coming, not after all were made
         assert min(out.seen) < n and len(out.seen) > 2
+
+
+# --------------------------------------------------------------------------- generated writer
+# The row writer is generated per table (json_row_writer) and the durations and times are
+# written from the integer's digits: each is compared here with the plain definition.
+
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def _reference_json(table: Table, rows: list[dict[str, object]]) -> str:
+    """to_json as defined: each cell through _json_value, C1 controls escaped by a regex."""
+    objects = [
+        "{" + ", ".join(json.dumps(c.name) + ": " + _json_value(c.kind, row.get(c.name))
+                        for c in table.columns) + "}"
+        for row in rows
+    ]  # fmt: skip
+    text = "[\n " + ",\n ".join(objects) + "\n]\n" if objects else "[]\n"
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_ALL_KINDS = Table("all", tuple(Column(f"k_{k.name}", k, "") for k in ColumnKind))
+_NS = st.integers(min_value=-(2**70), max_value=2**70)
+_ANY = st.one_of(
+    st.none(), st.booleans(), _NS, st.text(max_size=12), st.floats(allow_nan=False,
+    allow_infinity=False), st.lists(st.one_of(_NS, st.booleans(), st.text(max_size=3)),
+    max_size=4),
+)  # fmt: skip
+
+
+def _cell_values(kind: ColumnKind) -> st.SearchStrategy[object]:
+    # times and durations are integer ns or None (model.py); anything goes elsewhere
+    if kind in (ColumnKind.TIME, ColumnKind.DURATION_MS, ColumnKind.DURATION_S):
+        return st.one_of(st.none(), _NS, st.integers(min_value=0, max_value=2**62))
+    return _ANY
+
+
+_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {}, optional={c.name: _cell_values(c.kind) for c in _ALL_KINDS.columns}
+    ),
+    max_size=6,
+)
+
+
+@given(_ROWS)
+def test_generated_row_writer_equals_the_definition(rows: list[dict[str, object]]) -> None:
+    assert to_json(_ALL_KINDS, rows) == _reference_json(_ALL_KINDS, rows)
+
+
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 600], ids=lambda n: f"{n}-rows")
+def test_json_pieces_join_at_any_row_count(n: int) -> None:
+    from sipladder.rows import CALLS
+
+    rows = [
+        {"call_id": f"c{i}\x9b", "caller": None, "callee": "é", "state": "completed",
+         "final_status": 200, "start": 1_700_000_000_000_000_000 + i, "end": i,
+         "pdd_ms": i * 1_000, "duration_s": i * 10**8, "challenged": i % 2 == 0,
+         "dialog_ids": [i], "transaction_ids": list(range(i % 4))}
+        for i in range(n)
+    ]  # fmt: skip
+    assert to_json(CALLS, rows) == _reference_json(CALLS, rows)
+
+
+def test_generated_writer_of_a_table_without_columns() -> None:
+    assert to_json(Table("none", ()), [{}, {"x": 1}]) == "[\n {},\n {}\n]\n"
+
+
+_DECIMAL_EDGES = [0, 1, 99, 100, 999_999, 1_000_000, 1_000_001, 123_456_789, 10**9 - 1, 10**9,
+                  10**9 + 1, 10**15 - 1, 10**15, 10**15 + 1, 2**53, 2**53 + 1, 10**18,
+                  1_700_000_000_123_456_789, 2**63 - 1]  # fmt: skip
+
+
+@given(st.one_of(st.sampled_from(_DECIMAL_EDGES), st.integers(min_value=0, max_value=2**64),
+                 st.integers(min_value=10**5, max_value=10**15), st.integers(max_value=0)))
+def test_duration_texts_equal_the_float_repr(ns: int) -> None:
+    from sipladder.output import ms_text, ms_value, s_text, s_value
+
+    for value in (ns, -ns):
+        assert ms_text(value) == float.__repr__(ms_value(value))
+        assert s_text(value) == float.__repr__(s_value(value))
+
+
+def test_duration_texts_of_floats_go_through_the_float() -> None:
+    from sipladder.output import ms_text, s_text
+
+    assert ms_text(2_500_000.0) == "2.5" and s_text(2.5e9) == "2.5"
+
+
+@given(st.one_of(st.sampled_from(_DECIMAL_EDGES), st.integers(min_value=-(2**70),
+                                                              max_value=2**70)))
+def test_seconds_text_equals_the_exact_decimal(ns: int) -> None:
+    from decimal import Decimal
+
+    for value in (ns, -ns):
+        text = seconds_text(value)
+        assert Decimal(text) == Decimal(value) / 10**9  # exact
+        whole, _, frac = text.partition(".")
+        assert frac and (frac == "0" or not frac.endswith("0"))  # trimmed, at least one digit
+        assert whole.lstrip("-") == str(abs(value) // 10**9)
+
+
+@given(st.text(alphabet=st.one_of(st.sampled_from("a\x7f\x80\x9b\x9f\xa0\x1b\"é"),
+                                  st.characters(max_codepoint=0x2FF)), max_size=40))
+def test_json_safe_equals_the_regex_substitution(text: str) -> None:
+    from sipladder.output import json_safe
+
+    assert json_safe(text) == _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
