@@ -2,11 +2,14 @@
 
 The accelerator (``csrc/_sipladder_accel.c``, built by ``pip install`` when a C
 compiler is there) holds compiled twins of functions that run once per packet or per
-SIP message on every worker before any parsing: :func:`sipladder.sip.parser.looks_like_sip`,
-:func:`sipladder.sip.skim.call_id_hint` and the link/IP/UDP decoding of a plain UDP
-datagram (:mod:`sipladder.net`). Each gives the same answers as its Python original
-(``tests/test_accel.py`` checks this on every test capture and on generated input), so
-results never depend on whether it is there; only the time does.
+SIP message on every worker: :func:`sipladder.sip.parser.looks_like_sip`,
+:func:`sipladder.sip.skim.call_id_hint`, the link/IP/UDP decoding of a plain UDP
+datagram (:mod:`sipladder.net`), and the parser's fast path for a message that breaks no
+rule (:func:`sipladder.sip.parser.parse_message`, with the parser's own memo tables and
+record). Each gives the same answers as its Python original, or leaves the work to it
+(``tests/test_accel.py`` and ``tests/sip/test_sip_compiled.py`` check this on every test
+capture and on generated input), so results never depend on whether it is there; only
+the time does.
 
 It is a top-level module, not ``sipladder._accel``: tests run ``sipladder`` from the
 source tree, where no compiled file lies, while the installed accelerator is found in
@@ -20,7 +23,7 @@ import os
 from types import ModuleType
 
 #: The version of csrc/_sipladder_accel.c this Python code was written against.
-ACCEL_VERSION = 1
+ACCEL_VERSION = 2
 
 
 def _load() -> ModuleType | None:

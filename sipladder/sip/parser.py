@@ -36,10 +36,12 @@ from sipladder.sip import grammar as g
 from sipladder.sip.anomalies import anomaly, closest
 from sipladder.sip.headers import (
     _CANONICAL,
+    _PARAM_NAMES,  # noqa: F401 - (read by the compiled fast path from globals())
     KNOWN_HEADERS,
     KNOWN_LOWER,
     LIST_HEADERS,
     SINGLE_HEADERS,
+    _param_name,  # noqa: F401 - (the same)
     canonical_name,
     split_commas,
     split_params,
@@ -158,6 +160,12 @@ looks_like_sip: Callable[[bytes], bool] = (
 def parse_message(data: bytes) -> SipMessage:
     """Parse one message; raise :class:`~sipladder.errors.SipParseError` if it is not SIP at all."""
     try:
+        if _parse_fast is not None:
+            # the compiled fast path answers for a message that breaks no rule, with
+            # this module's own tables, functions and record; None for any other
+            message = _parse_fast(data)
+            if message is not None:
+                return message  # type: ignore[no-any-return]
         return _parse(data)
     except SipParseError:
         raise
@@ -1081,3 +1089,17 @@ def _find_sdp(content_type: str, body: bytes, anomalies: list[Anomaly]) -> SdpSe
                 if found is not None:
                     return found
     return None
+
+
+# --------------------------------------------------------------------------- compiled
+
+
+#: The compiled fast path of :func:`_parse` (:mod:`sipladder.accel`), or None. It walks
+#: the same steps for a message that breaks no rule, with the memo tables and functions
+#: above (called on a miss), and builds the record with ``_build_lazy``; at the first
+#: thing this parser would report, it returns None and :func:`_parse` runs from the
+#: start, so the result is always this module's (tests/test_accel.py compares them).
+_parse_fast: Callable[[bytes], SipMessage | None] | None = None
+if accel is not None:
+    accel.parse_setup(globals())
+    _parse_fast = accel.parse_fast

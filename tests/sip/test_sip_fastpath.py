@@ -27,6 +27,15 @@ TORTURE = sorted((ROOT / "tests" / "data" / "rfc4475").glob("*.dat"))
 SEEDS = sorted((ROOT / "samples" / "seed").glob("*.sip"))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def python_parser_only() -> Iterator[None]:
+    """These tests compare the Python parser's two paths: its compiled fast path stays
+    out of the way (tests/sip/test_sip_compiled.py compares that one with them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser, "_parse_fast", None)
+        yield
+
+
 @contextlib.contextmanager
 def text_path_only() -> Iterator[None]:
     """Every line refused by the fast path (and its memo tables empty)."""
