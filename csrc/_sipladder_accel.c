@@ -16,6 +16,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Bump with any change of behaviour; sipladder/accel.py refuses another version. */
@@ -194,35 +195,47 @@ static Py_ssize_t call_id_name_search(const unsigned char *s, Py_ssize_t start, 
     return -1;
 }
 
-/* sipladder.sip.skim.call_id_hint, on n bytes at c */
-static PyObject *call_id_hint_impl(const char *c, Py_ssize_t n)
+/* sipladder.sip.skim.call_id_hint on n bytes at s: 1 with the hint at s[*start:][:*length],
+ * or 0 for None */
+static int call_id_hint_span(const unsigned char *s, Py_ssize_t n, Py_ssize_t *start_out,
+                             Py_ssize_t *length_out)
 {
-    const unsigned char *s = (const unsigned char *)c;
+    const char *c = (const char *)s;
     Py_ssize_t crlf = find(c, 0, n, "\n\r\n", 3);
     Py_ssize_t lf = find(c, 0, crlf >= 0 ? crlf : n, "\n\n", 2);
     Py_ssize_t end = lf >= 0 ? lf : crlf;
     if (end < 0)
-        Py_RETURN_NONE;
+        return 0;
     Py_ssize_t start = call_id_name_search(s, 0, end);
     if (start < 0 || call_id_name_search(s, start, end) >= 0)
-        Py_RETURN_NONE;
+        return 0;
     /* the header section ends with a newline (at end): found within [start, end] */
     const unsigned char *nl = memchr(s + start, '\n', (size_t)(end + 1 - start));
     Py_ssize_t line_end = nl - s;
     if (line_end + 1 < n && is_ws(s[line_end + 1]))
-        Py_RETURN_NONE; /* folded onto the next line */
+        return 0; /* folded onto the next line */
     Py_ssize_t a = start, z = line_end;
     while (a < z && (s[a] == ' ' || s[a] == '\t' || s[a] == '\r'))
         a++;
     while (z > a && (s[z - 1] == ' ' || s[z - 1] == '\t' || s[z - 1] == '\r'))
         z--;
     if (a == z)
-        Py_RETURN_NONE;
+        return 0;
     for (Py_ssize_t i = a; i < z; i++) {
         if (s[i] < 0x21 || s[i] > 0x7E)
-            Py_RETURN_NONE;
+            return 0;
     }
-    return PyBytes_FromStringAndSize(c + a, z - a);
+    *start_out = a;
+    *length_out = z - a;
+    return 1;
+}
+
+static PyObject *call_id_hint_impl(const char *c, Py_ssize_t n)
+{
+    Py_ssize_t start, length;
+    if (!call_id_hint_span((const unsigned char *)c, n, &start, &length))
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize(c + start, length);
 }
 
 static PyObject *accel_call_id_hint(PyObject *Py_UNUSED(self), PyObject *arg)
@@ -241,75 +254,92 @@ static PyObject *accel_call_id_hint(PyObject *Py_UNUSED(self), PyObject *arg)
 
 static inline unsigned u16(const unsigned char *p) { return ((unsigned)p[0] << 8) | p[1]; }
 
-/* One UDP datagram as sipladder.net.udp.udp delivers it: (src, dst, sport, dport, data,
- * truncated), from a view that starts at the UDP header; NULL with no error set when
- * that function would raise (the caller then takes the Python path, which reports). */
-static PyObject *udp_result(const unsigned char *src, const unsigned char *dst, Py_ssize_t alen,
-                            const unsigned char *v, Py_ssize_t available)
+/* One plain UDP datagram in a frame: where its addresses, ports and payload are */
+typedef struct {
+    const unsigned char *src, *dst;
+    Py_ssize_t alen; /* 4 or 16 */
+    unsigned sport, dport;
+    const unsigned char *data;
+    Py_ssize_t length;
+    int truncated;
+} Datagram;
+
+/* One UDP datagram as sipladder.net.udp.udp delivers it, from a view that starts at the
+ * UDP header: 1, or 0 when that function would raise (the caller then takes the Python
+ * path, which reports). */
+static int udp_found(const unsigned char *src, const unsigned char *dst, Py_ssize_t alen,
+                     const unsigned char *v, Py_ssize_t available, Datagram *out)
 {
     if (available < 8)
-        return NULL;
-    unsigned sport = u16(v), dport = u16(v + 2);
+        return 0;
     Py_ssize_t length = u16(v + 4), stop;
     int truncated = 0;
     if (length == 0)
         length = available; /* RFC 2675 jumbogram, or captured before offload */
     else if (length < 8)
-        return NULL;
+        return 0;
     if (length > available) {
         stop = available;
         truncated = 1;
     } else {
         stop = length;
     }
-    return Py_BuildValue("(y#y#IIy#O)", (const char *)src, alen, (const char *)dst, alen, sport,
-                         dport, (const char *)v + 8, stop - 8, truncated ? Py_True : Py_False);
+    out->src = src;
+    out->dst = dst;
+    out->alen = alen;
+    out->sport = u16(v);
+    out->dport = u16(v + 2);
+    out->data = v + 8;
+    out->length = stop - 8;
+    out->truncated = truncated;
+    return 1;
 }
 
 /* sipladder.net.ip.ipv4 for an unfragmented UDP packet */
-static PyObject *ipv4_udp(const unsigned char *v, Py_ssize_t n)
+static int ipv4_udp(const unsigned char *v, Py_ssize_t n, Datagram *out)
 {
     if (n < 20 || (v[0] >> 4) != 4)
-        return NULL;
+        return 0;
     Py_ssize_t ihl = (v[0] & 0x0F) * 4, total = u16(v + 2), end;
     if (ihl < 20)
-        return NULL;
+        return 0;
     if (total == 0)
         total = n;
     else if (total < ihl)
-        return NULL;
+        return 0;
     end = total <= n ? total : n;
     if (ihl > end)
-        return NULL;
+        return 0;
     if (u16(v + 6) & 0x3FFF) /* MF flag or a fragment offset */
-        return NULL;
+        return 0;
     if (v[9] != 17)
-        return NULL;
-    return udp_result(v + 12, v + 16, 4, v + ihl, end - ihl);
+        return 0;
+    return udp_found(v + 12, v + 16, 4, v + ihl, end - ihl, out);
 }
 
 /* sipladder.net.ip.ipv6 for a UDP packet without extension headers */
-static PyObject *ipv6_udp(const unsigned char *v, Py_ssize_t n)
+static int ipv6_udp(const unsigned char *v, Py_ssize_t n, Datagram *out)
 {
     if (n < 40 || (v[0] >> 4) != 6)
-        return NULL;
+        return 0;
     Py_ssize_t plen = u16(v + 4), end;
     if (plen == 0)
         end = n;
     else
         end = 40 + plen <= n ? 40 + plen : n;
     if (v[6] != 17)
-        return NULL;
-    return udp_result(v + 8, v + 24, 16, v + 40, end - 40);
+        return 0;
+    return udp_found(v + 8, v + 24, 16, v + 40, end - 40, out);
 }
 
-static PyObject *by_ethertype(unsigned ethertype, const unsigned char *v, Py_ssize_t n)
+static int by_ethertype(unsigned ethertype, const unsigned char *v, Py_ssize_t n,
+                        Datagram *out)
 {
     if (ethertype == 0x0800)
-        return ipv4_udp(v, n);
+        return ipv4_udp(v, n, out);
     if (ethertype == 0x86DD)
-        return ipv6_udp(v, n);
-    return NULL;
+        return ipv6_udp(v, n, out);
+    return 0;
 }
 
 static inline int vlan_tag(unsigned ethertype)
@@ -318,29 +348,16 @@ static inline int vlan_tag(unsigned ethertype)
            ethertype == 0x9200 || ethertype == 0x9300;
 }
 
-/* udp_payload(linktype, data): the plain UDP datagram in a frame of one of the link
- * types of sipladder.net.link (Ethernet with any VLAN tags, Linux SLL and SLL2, raw
- * IP), over IPv4 without fragmentation or IPv6 without extension headers; None for
- * anything else, including every malformed frame. */
-static PyObject *accel_udp_payload(PyObject *Py_UNUSED(self), PyObject *const *args,
-                                   Py_ssize_t nargs)
+/* The plain UDP datagram in a frame of one of the link types of sipladder.net.link
+ * (Ethernet with any VLAN tags, Linux SLL and SLL2, raw IP), over IPv4 without
+ * fragmentation or IPv6 without extension headers: 1; 0 for anything else, including
+ * every malformed frame. */
+static int plain_udp(long linktype, const unsigned char *v, Py_ssize_t n, Datagram *out)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "udp_payload(linktype: int, data: bytes)");
-        return NULL;
-    }
-    if (!PyBytes_Check(args[1]))
-        Py_RETURN_NONE; /* (frames hold bytes; anything else takes the Python path) */
-    long linktype = PyLong_AsLong(args[0]);
-    if (linktype == -1 && PyErr_Occurred())
-        return NULL;
-    const unsigned char *v = (const unsigned char *)PyBytes_AS_STRING(args[1]);
-    Py_ssize_t n = PyBytes_GET_SIZE(args[1]);
-    PyObject *result = NULL;
     switch (linktype) {
     case 1: { /* LINKTYPE_ETHERNET (link.ethernet) */
         if (n < 14)
-            break;
+            return 0;
         unsigned ethertype = u16(v + 12);
         Py_ssize_t offset = 14;
         int tags = 0;
@@ -351,39 +368,125 @@ static PyObject *accel_udp_payload(PyObject *Py_UNUSED(self), PyObject *const *a
             offset += 4;
         }
         if (vlan_tag(ethertype))
-            break;
-        result = by_ethertype(ethertype, v + offset, n - offset);
-        break;
+            return 0;
+        return by_ethertype(ethertype, v + offset, n - offset, out);
     }
     case 113: /* LINKTYPE_LINUX_SLL */
-        if (n >= 16)
-            result = by_ethertype(u16(v + 14), v + 16, n - 16);
-        break;
+        return n >= 16 && by_ethertype(u16(v + 14), v + 16, n - 16, out);
     case 276: /* LINKTYPE_LINUX_SLL2 */
-        if (n >= 20)
-            result = by_ethertype(u16(v), v + 20, n - 20);
-        break;
+        return n >= 20 && by_ethertype(u16(v), v + 20, n - 20, out);
     case 101: /* LINKTYPE_RAW, and DLT_RAW of the BSDs: the version nibble decides */
     case 12:
     case 14:
-        if (n > 0)
-            result = by_ethertype((v[0] >> 4) == 4 ? 0x0800 : (v[0] >> 4) == 6 ? 0x86DD : 0, v, n);
-        break;
+        return n > 0 &&
+               by_ethertype((v[0] >> 4) == 4 ? 0x0800 : (v[0] >> 4) == 6 ? 0x86DD : 0, v, n, out);
     case 228: /* LINKTYPE_IPV4 */
-        result = ipv4_udp(v, n);
-        break;
+        return ipv4_udp(v, n, out);
     case 229: /* LINKTYPE_IPV6 */
-        result = ipv6_udp(v, n);
-        break;
+        return ipv6_udp(v, n, out);
     }
-    if (result == NULL) {
-        if (PyErr_Occurred())
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    return result;
+    return 0;
 }
 
+/* (linktype, data) arguments: 1, or 0 for "the Python path" (-1: an error is set) */
+static int frame_args(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want,
+                      const char *usage, long *linktype, Datagram *out)
+{
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (!PyBytes_Check(args[1]))
+        return 0; /* (frames hold bytes; anything else takes the Python path) */
+    *linktype = PyLong_AsLong(args[0]);
+    if (*linktype == -1 && PyErr_Occurred())
+        return -1;
+    return plain_udp(*linktype, (const unsigned char *)PyBytes_AS_STRING(args[1]),
+                     PyBytes_GET_SIZE(args[1]), out);
+}
+
+/* udp_payload(linktype, data): (src, dst, sport, dport, data, truncated) of the plain UDP
+ * datagram in the frame, as sipladder.net decodes it; None for anything else. */
+static PyObject *accel_udp_payload(PyObject *Py_UNUSED(self), PyObject *const *args,
+                                   Py_ssize_t nargs)
+{
+    long linktype;
+    Datagram d;
+    int found = frame_args(args, nargs, 2, "udp_payload(linktype: int, data: bytes)",
+                           &linktype, &d);
+    if (found < 0)
+        return NULL;
+    if (!found)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(y#y#IIy#O)", (const char *)d.src, d.alen, (const char *)d.dst, d.alen,
+                         d.sport, d.dport, (const char *)d.data, d.length,
+                         d.truncated ? Py_True : Py_False);
+}
+
+/* ------------------------------------------------------------- other_shard */
+
+/* zlib.crc32 (CRC-32 of ISO 3309 / ITU-T V.42, reflected, polynomial 0xEDB88320) */
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_of(const unsigned char *s, Py_ssize_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (Py_ssize_t i = 0; i < n; i++)
+        c = crc_table[(c ^ s[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* other_shard(linktype, data, count, number): (sport, dport) when the frame is a plain
+ * UDP datagram (udp_payload) whose payload, not cut short, is one SIP message as
+ * sipladder.sip.framing.split_datagram's fast path finds it, with a Call-ID hint
+ * (skim.call_id_hint) of another part than ``number`` of ``count``
+ * (skim.shard_of_bytes); None otherwise. A worker passes such a frame over without
+ * decoding or parsing it: what it would do with it is count it. */
+static PyObject *accel_other_shard(PyObject *Py_UNUSED(self), PyObject *const *args,
+                                   Py_ssize_t nargs)
+{
+    long linktype;
+    Datagram d;
+    int found = frame_args(args, nargs, 4,
+                           "other_shard(linktype: int, data: bytes, count: int, number: int)",
+                           &linktype, &d);
+    if (found < 0)
+        return NULL;
+    if (!found || d.truncated || !looks_like_sip_impl(d.data, d.length))
+        Py_RETURN_NONE;
+    long count = PyLong_AsLong(args[2]), number = PyLong_AsLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (count < 1)
+        Py_RETURN_NONE;
+    const char *p = (const char *)d.data;
+    Py_ssize_t m = d.length;
+    /* split_datagram's fast path: no keep-alive first, a header section, and no second
+     * start line after it */
+    if (p[0] == '\r' || p[0] == '\n')
+        Py_RETURN_NONE;
+    Py_ssize_t head_end = find(p, 0, m, "\r\n\r\n", 4);
+    if (head_end <= 0 || (find(p, head_end, m, "SIP", 3) >= 0 &&
+                          (find(p, head_end, m, "SIP/", 4) >= 0 ||
+                           find(p, head_end, m, "SIP2", 4) >= 0)))
+        Py_RETURN_NONE;
+    Py_ssize_t start, length;
+    if (!call_id_hint_span(d.data, m, &start, &length))
+        Py_RETURN_NONE;
+    if ((long)(crc32_of(d.data + start, length) % (uint32_t)count) == number)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(II)", d.sport, d.dport);
+}
 
 /* ------------------------------------------------------------ parse fast path */
 
@@ -1286,6 +1389,9 @@ static PyMethodDef methods[] = {
      "udp_payload(linktype: int, data: bytes) -> (src, dst, sport, dport, data, truncated)"
      " | None: a plain UDP datagram of the frame, as sipladder.net decodes it; None when"
      " the frame needs the Python decoder."},
+    {"other_shard", (PyCFunction)(void (*)(void))accel_other_shard, METH_FASTCALL,
+     "other_shard(linktype: int, data: bytes, count: int, number: int) -> (sport, dport)"
+     " | None: the frame is one plain UDP SIP message of another worker's part."},
     {"parse_fast", accel_parse_fast, METH_O,
      "parse_fast(data: bytes) -> SipMessage | None: sipladder.sip.parser's result for a"
      " message that breaks no rule; None for any other (the Python parser then runs)."},
@@ -1312,6 +1418,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__sipladder_accel(void)
 {
+    crc_init();
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && PyModule_AddIntConstant(m, "ACCEL_VERSION", ACCEL_VERSION) < 0) {
         Py_DECREF(m);

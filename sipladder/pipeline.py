@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sipladder.accel import accel
 from sipladder.errors import SipParseError
 from sipladder.model import Diagnostic, Frame, Message, Payload, Severity, fast_constructor
 from sipladder.net.decoder import PacketDecoder
@@ -23,6 +24,10 @@ from sipladder.sip.skim import call_id_hint, shard_of_bytes
 Report = Callable[[Diagnostic], None]
 # a Message per SIP message: built positionally, 7x cheaper than Message(...)
 _new_message = fast_constructor(Message)
+
+#: In a shard's payload stream, in place of a payload: a datagram holding one SIP message
+#: of another part, passed over undecoded (see messages_from_frames).
+_ANOTHER_PART: Payload = object()  # type: ignore[assignment]
 
 
 @contextmanager
@@ -93,6 +98,9 @@ def messages_from_payloads(
     lead = shard is None or shard.number == 0
     for payload in payloads:
         counters.payloads += 1
+        if payload is _ANOTHER_PART:  # (what the loop below would do with it)
+            position += 1
+            continue
         if not looks_like_sip(payload.data):
             counters.non_sip_payloads += 1
             continue
@@ -160,6 +168,15 @@ def messages_from_frames(
     decoder.ignored = counters.ignored  # shared: the counts are the summary's
     counters.unreadable = decoder.state.setdefault("unreadable", [])  # shared too
 
+    # A worker reads every frame but parses only its part's messages. The compiled
+    # accelerator recognises, without decoding it, a frame that is a plain UDP datagram
+    # holding one SIP message whose Call-ID hint names another part: all the stages
+    # below would do with it is count it (one payload, one position), so it is passed
+    # over (half the frames with two workers).
+    other_part = None if shard is None or accel is None else accel.other_shard
+    parts, part = (1, 0) if shard is None else (shard.count, shard.number)
+    udp_ports = decoder.udp_ports
+
     def payloads() -> Iterator[Payload]:
         for frame in frames:
             counters.frames += 1
@@ -174,6 +191,13 @@ def messages_from_frames(
                     )
                 )
                 continue
+            if other_part is not None and decoder.compiled_udp(frame.linktype):
+                ports = other_part(frame.linktype, frame.data, parts, part)
+                if ports is not None and (
+                    not udp_ports or (ports[0] not in udp_ports and ports[1] not in udp_ports)
+                ):
+                    yield _ANOTHER_PART
+                    continue
             yield from decoder.feed(frame)
         yield from decoder.finish()
 

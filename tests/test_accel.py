@@ -18,8 +18,9 @@ from sipladder.model import Diagnostic, Frame, Payload
 from sipladder.net import decoder as decoder_module
 from sipladder.net.decoder import PacketDecoder
 from sipladder.readers import read_frames
+from sipladder.sip.framing import split_datagram
 from sipladder.sip.parser import python_looks_like_sip
-from sipladder.sip.skim import python_call_id_hint
+from sipladder.sip.skim import python_call_id_hint, shard_of_bytes
 from tests.captures import CAPTURES, ROOT
 
 PURE = os.environ.get("SIPLADDER_PURE", "") not in ("", "0")
@@ -214,7 +215,9 @@ def _link(linktype: int, ethertype: int, tags: list[int], packet: bytes) -> byte
 
 
 @st.composite
-def _frames(draw: Callable) -> tuple[Frame, bool]:
+def _frames(
+    draw: Callable, payloads: st.SearchStrategy[bytes] | None = None
+) -> tuple[Frame, bool]:
     """A frame built layer by layer, each field either right or one of its odd values;
     and whether the accelerator must take it when Python delivers one datagram from it
     without a complaint (it declines only what is not plain UDP: other protocols and
@@ -230,7 +233,7 @@ def _frames(draw: Callable) -> tuple[Frame, bool]:
     def any_of(*values: object) -> object:  # (odd values both decoders must agree on)
         return draw(st.sampled_from(values))
 
-    payload = draw(st.binary(max_size=40))
+    payload = draw(st.binary(max_size=40) if payloads is None else payloads)
     sport = either(5060, 9060)  # HEP's port: its handler decides (Python)
     dport = either(5060, 4789)  # VXLAN's
     udp_length = any_of(None, 0, 7, 3, 8 + len(payload) + 5, max(8, 8 + len(payload) - 3))
@@ -298,3 +301,136 @@ def test_decoding_a_generated_frame_is_the_same(case: tuple[Frame, bool]) -> Non
             sport, dport, data, truncated)
     elif plain and not slow_reports and len(want) == 1:
         pytest.fail(f"a plain UDP datagram was left to Python: {frame.data.hex()}")
+
+
+# --------------------------------------------------------------------------- other_shard
+
+
+def _python_other_shard(frame: Frame, count: int, number: int) -> tuple[int, int] | None:
+    """What other_shard must say, by the Python stages: the frame gives one plain UDP
+    payload (no report), not cut short, that looks like SIP and splits into one message
+    whose Call-ID hint belongs to another part than ``number``."""
+    reports: list[Diagnostic] = []
+    saved = decoder_module.accel
+    decoder_module.accel = None
+    try:
+        decoder = PacketDecoder(reports.append)
+        decoder.udp_ports.clear()  # (the pipeline checks the ports itself)
+        payloads = decoder.feed(frame)
+    finally:
+        decoder_module.accel = saved
+    if reports or len(payloads) != 1:
+        return None
+    payload = payloads[0]
+    if payload.truncated or not python_looks_like_sip(payload.data):
+        return None
+    chunks = split_datagram(payload.data)
+    if len(chunks) != 1:
+        return None
+    hint = python_call_id_hint(chunks[0])
+    if hint is None or shard_of_bytes(hint, count) == number:
+        return None
+    return payload.src.port, payload.dst.port
+
+
+def _assert_other_shard_is_right(compiled: ModuleType, frame: Frame) -> bool:
+    """other_shard's answer for every part of two and three workers is either None or the
+    Python stages' (never a frame that another outcome awaits); True when it answered."""
+    answered = False
+    for count in (2, 3):
+        for number in range(count):
+            got = compiled.other_shard(frame.linktype, frame.data, count, number)
+            if got is not None:
+                assert got == _python_other_shard(frame, count, number), frame.data.hex()
+                answered = True
+    return answered
+
+
+@pytest.mark.parametrize("path", CAPTURES)
+def test_every_capture_passes_over_the_same_frames(path: str, compiled: ModuleType) -> None:
+    for frame in read_frames([str(ROOT / path)], lambda diagnostic: None):
+        _assert_other_shard_is_right(compiled, frame)
+
+
+_SIP_PAYLOADS = st.tuples(
+    st.sampled_from([b"INVITE sip:a SIP/2.0\r\nCall-ID: ", b"SIP/2.0 200 OK\r\ni:", b"\r\n",
+                     b"x", b"INVITE sip:a SIP/2.0\r\nVia: x\r\n"]),
+    st.sampled_from([b"c1@h", b"c2@h", b"c3@h", b"x y", b"", b"c1@h\r\n i"]),
+    st.sampled_from([b"\r\n\r\n", b"\r\n\r\nSIP/2.0 100 x\r\n\r\n", b"\n\n", b"\r\n",
+                     b"\r\nCall-ID: c2@h\r\n\r\n", b"\r\n\r\nv=0 SIP2", b"\r\n\r\nSIPx"]),
+).map(b"".join)
+
+
+def _cut_short(message: bytes) -> tuple[Frame, bool]:
+    """A datagram whose UDP length says 5 bytes more than the frame holds (the payload is
+    cut short: worker 0 reports it, so no worker may pass it over)."""
+    data = _link(1, 0x0800, [], _ipv4(_udp(message, length=8 + len(message) + 5)))
+    return Frame("gen.pcap", 1, 1_000, 1, data, len(data)), True
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_frames(_SIP_PAYLOADS))
+@example(_tagged(8))
+@example(_cut_short(b"INVITE sip:a SIP/2.0\r\nCall-ID: c1@h\r\n\r\n"))
+@example(_cut_short(b"INVITE sip:a SIP/2.0\r\nCall-ID: c2@h\r\n\r\n"))
+def test_other_shard_on_generated_frames(case: tuple[Frame, bool]) -> None:
+    compiled = accel_module.accel
+    if compiled is None:
+        pytest.skip("SIPLADDER_PURE=1 was set")
+    frame, plain = case
+    _assert_other_shard_is_right(compiled, frame)
+    payload = compiled.udp_payload(frame.linktype, frame.data)
+    if plain and payload is not None and _split_by_the_fast_path(payload[4]):
+        # a plain datagram of one message as split_datagram's first test finds it:
+        # recognised wherever the Python stages would pass it over
+        for count in (2, 3):
+            for number in range(count):
+                if _python_other_shard(frame, count, number) is not None:
+                    assert compiled.other_shard(frame.linktype, frame.data, count, number)
+
+
+def _split_by_the_fast_path(data: bytes) -> bool:
+    """split_datagram's first test (one message, no keep-alive, no second start line),
+    the only one other_shard makes."""
+    head_end = data.find(b"\r\n\r\n")
+    return (
+        data[:1] not in (b"\r", b"\n")
+        and head_end > 0
+        and (
+            data.find(b"SIP", head_end) < 0
+            or (data.find(b"SIP/", head_end) < 0 and data.find(b"SIP2", head_end) < 0)
+        )
+    )
+
+
+def test_a_worker_passes_over_other_parts_frames(
+    compiled: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers, each passes over the other's plain frames (the coverage of the
+    comparison above), and the positions and counts are those of a full reading."""
+    from sipladder import pipeline
+    from sipladder.pipeline import Counters, Shard, messages_from_frames
+
+    path = str(ROOT / "samples" / "ims-tom-jerry.pcapng")
+    seen: list[object] = []
+    real = pipeline.messages_from_payloads
+
+    def spy(payloads, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return real((seen.append(p) or p for p in payloads), *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "messages_from_payloads", spy)
+    full = Counters()
+    every = list(messages_from_frames(read_frames([path], lambda d: None), lambda d: None, full))
+    parts = []
+    for number in (0, 1):
+        counters = Counters()
+        frames = read_frames([path], lambda d: None)
+        kept = list(messages_from_frames(frames, lambda d: None, counters, Shard(number, 2)))
+        parts.append(kept)
+        assert (counters.frames, counters.payloads) == (full.frames, full.payloads)
+    assert sum(p is pipeline._ANOTHER_PART for p in seen) > len(every) // 4
+    by_index = {m.index: m for m in every}
+    for kept in parts:
+        for message in kept:
+            assert message == by_index[message.index]
+    assert sorted(m.index for kept in parts for m in kept) == sorted(by_index)

@@ -145,6 +145,16 @@ class PacketDecoder:
             self._malformed(frame, exc)
         return out
 
+    def compiled_udp(self, linktype: int) -> bool:
+        """Whether frames of ``linktype`` may be decoded by the compiled accelerator (see
+        :meth:`feed`): true only while the handlers of that link type, IPv4, IPv6 and UDP
+        are the standard ones. A frame it decodes is still for a registered UDP port's
+        handler when one of its ports is in :attr:`udp_ports`."""
+        fast = self._fast_linktypes
+        if fast is None:
+            fast = self._fast_linktypes = self._plain_udp_linktypes()
+        return linktype in fast
+
     def finish(self) -> list[Payload]:
         """End of capture: report what never completed, return what can still be delivered."""
         out = self.out = []
