@@ -25,7 +25,14 @@ def _outputs(nb: Any) -> list[list[tuple[str, str]]]:
             if output.output_type == "stream":
                 # stderr carries one-off notices (a font cache being built, deprecations
                 # of the installed libraries): not part of what the notebook shows.
-                if output.name != "stderr":
+                if output.name == "stderr":
+                    continue
+                if shown and shown[-1][0] == output.name:
+                    # one text, sent in pieces: the kernel sends what was written every
+                    # 0.2 s, and print() writes the text and its newline apart, so on a
+                    # busy machine one print can arrive as two outputs
+                    shown[-1] = (output.name, shown[-1][1] + output.text)
+                else:
                     shown.append((output.name, output.text))
             elif output.output_type == "error":
                 shown.append(("error", f"{output.ename}: {output.evalue}"))
