@@ -563,7 +563,22 @@ static PyObject *cseq_miss(PyObject *value) { return PyObject_CallOneArg(P.cseq_
  * result the fast path cannot use (None, or no room to hold it) */
 typedef PyObject *(*Miss)(PyObject *key);
 
-static PyObject *memo(Held *h, PyObject *cache, Miss miss, PyObject *key)
+/* A memo entry of another shape than the parser's: a SystemError, not a crash (the
+ * parser's entries changed without this file) */
+static int shape_error(const char *what)
+{
+    PyErr_Format(PyExc_SystemError,
+                 "_sipladder_accel.parse_fast: a %s of unexpected shape (csrc/ out of date?)",
+                 what);
+    return 0;
+}
+
+static inline int tuple_of(PyObject *o, Py_ssize_t size, const char *what)
+{
+    return (PyTuple_CheckExact(o) && PyTuple_GET_SIZE(o) == size) || shape_error(what);
+}
+
+static PyObject *memo(Held *h, PyObject *cache, Miss miss, PyObject *key, Py_ssize_t size)
 {
     PyObject *hit = PyDict_GetItemWithError(cache, key);
     if (hit != NULL)
@@ -577,7 +592,7 @@ static PyObject *memo(Held *h, PyObject *cache, Miss miss, PyObject *key)
             Py_DECREF(hit);
         return NULL;
     }
-    return hit;
+    return tuple_of(hit, size, "memo entry") ? hit : NULL;
 }
 
 /* _SMALL_INTS[value] (borrowed), or NULL (a larger or odd number: the Python parser) */
@@ -590,7 +605,7 @@ static PyObject *small_int(PyObject *value)
 /* a name-addr value's memo entry (record, code, reason, (record,)) without anomaly */
 static PyObject *clean_addr(Held *h, PyObject *value)
 {
-    PyObject *r = memo(h, P.addr_cache, addr_miss, value);
+    PyObject *r = memo(h, P.addr_cache, addr_miss, value, 4);
     if (r == NULL || PyTuple_GET_ITEM(r, 1) != Py_None || PyTuple_GET_ITEM(r, 0) == Py_None)
         return NULL;
     return r;
@@ -868,8 +883,19 @@ static PyObject *via_miss(PyObject *value)
     }
     /* RFC 3261 8.1.1.7: the first branch parameter, with the magic cookie and more */
     PyObject *branch = NULL;
+    if (!PyTuple_CheckExact(params)) {
+        Py_DECREF(head);
+        Py_DECREF(params);
+        shape_error("parameter list");
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(params); i++) {
         PyObject *param = PyTuple_GET_ITEM(params, i);
+        if (!tuple_of(param, 2, "parameter")) {
+            Py_DECREF(head);
+            Py_DECREF(params);
+            return NULL;
+        }
         if (str_eq(PyTuple_GET_ITEM(param, 0), P.s_branch)) {
             branch = PyTuple_GET_ITEM(param, 1);
             break;
@@ -1030,19 +1056,26 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
             return NULL;
         if (start == NULL) {
             /* _START_B_CACHE.get(line, _MISSING): a known non-start line is None */
-            start = memo(h, P.start_cache, start_miss, line);
+            start = memo(h, P.start_cache, start_miss, line, 7);
             Py_DECREF(line);
-            if (start == NULL || PyTuple_GET_SIZE(PyTuple_GET_ITEM(start, 6)) != 0)
+            if (start == NULL || !PyTuple_Check(PyTuple_GET_ITEM(start, 6)) ||
+                PyTuple_GET_SIZE(PyTuple_GET_ITEM(start, 6)) != 0)
                 return NULL; /* not a start line, or one with anomalies */
         } else {
-            PyObject *hit = memo(h, P.line_cache, line_miss, line);
+            PyObject *hit = memo(h, P.line_cache, line_miss, line, 2);
             Py_DECREF(line);
             if (hit == NULL)
                 return NULL; /* (None: the line needs the parser's text path) */
             PyObject *pairs = PyTuple_GET_ITEM(hit, 0);
+            if (!PyTuple_CheckExact(pairs)) {
+                shape_error("header line entry");
+                return NULL;
+            }
             Py_ssize_t n_pairs = PyTuple_GET_SIZE(pairs);
             for (Py_ssize_t i = 0; i < n_pairs; i++) {
                 PyObject *pair = PyTuple_GET_ITEM(pairs, i);
+                if (!tuple_of(pair, 2, "header pair"))
+                    return NULL;
                 PyObject *canon = PyTuple_GET_ITEM(pair, 0);
                 int known = 0;
                 total++;
@@ -1068,6 +1101,12 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
             }
             PyObject *info = PyTuple_GET_ITEM(hit, 1);
             if (info != Py_None) {
+                if (!tuple_of(info, 5, "header line entry"))
+                    return NULL;
+                if (!PyTuple_CheckExact(PyTuple_GET_ITEM(info, 1))) {
+                    shape_error("header line entry");
+                    return NULL;
+                }
                 /* (pairs, values, slot, n_extra, anomalies) */
                 if (PyTuple_GET_ITEM(info, 4) != Py_None)
                     return NULL; /* the line has anomalies */
@@ -1114,8 +1153,9 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
     if (PyUnicode_GET_LENGTH(call_id) == 0 || str_has(call_id, ' ') || str_has(call_id, '\t'))
         return NULL;
 
-    PyObject *r = memo(h, P.cseq_cache, cseq_miss, first[F_CSEQ]);
-    if (r == NULL || PyTuple_GET_SIZE(PyTuple_GET_ITEM(r, 1)) != 0)
+    PyObject *r = memo(h, P.cseq_cache, cseq_miss, first[F_CSEQ], 2);
+    if (r == NULL || !PyTuple_Check(PyTuple_GET_ITEM(r, 1)) ||
+        PyTuple_GET_SIZE(PyTuple_GET_ITEM(r, 1)) != 0)
         return NULL;
     PyObject *cseq = PyTuple_GET_ITEM(r, 0);
     if (cseq == Py_None)
@@ -1139,7 +1179,7 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
     /* Via: every value a via-parm without odd params, the top one's branch a good one */
     PyObject *vias;
     for (int i = 0; i < n_multi[0]; i++) {
-        r = memo(h, P.via_cache, via_miss, multi[0][i]);
+        r = memo(h, P.via_cache, via_miss, multi[0][i], 4);
         if (r == NULL || PyTuple_GET_ITEM(r, 0) == Py_None || PyTuple_GET_ITEM(r, 1) != Py_None ||
             (i == 0 && PyTuple_GET_ITEM(r, 2) != Py_None))
             return NULL;
@@ -1147,6 +1187,10 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
     }
     if (n_multi[0] == 1) {
         vias = PyTuple_GET_ITEM(multi[0][0], 3);
+        if (!PyTuple_CheckExact(vias)) {
+            shape_error("Via entry");
+            return NULL;
+        }
         Py_INCREF(vias);
     } else {
         if ((vias = PyTuple_New(n_multi[0])) == NULL)
@@ -1171,6 +1215,10 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
         if (r == NULL)
             return NULL;
         contacts = PyTuple_GET_ITEM(r, 3);
+        if (!PyTuple_CheckExact(contacts)) {
+            shape_error("name-addr entry");
+            return NULL;
+        }
         Py_INCREF(contacts);
     } else
         contacts = addr_list(h, multi[1], n_multi[1]);
@@ -1198,6 +1246,8 @@ static PyObject *parse_fast_impl(PyObject *data, Held *h)
             return NULL;
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(params); j++) {
             PyObject *param = PyTuple_GET_ITEM(params, j);
+            if (!tuple_of(param, 2, "parameter"))
+                return NULL;
             if (str_eq(PyTuple_GET_ITEM(param, 0), P.s_expires)) {
                 PyObject *value = PyTuple_GET_ITEM(param, 1);
                 if (value != Py_None && small_int(value) == NULL)

@@ -336,3 +336,30 @@ def test_memo_bounds_are_read_at_each_store(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(parser, "_MEMO_MAX_KEY", 10)
     compiled.via("SIP/2.0/UDP h;branch=z9hG4bKlong")
     assert "SIP/2.0/UDP h;branch=z9hG4bKlong" not in parser._VIA_CACHE
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        (parser._LINE_B_CACHE, b"Max-Forwards: 70"),
+        (parser._START_B_CACHE, CLEAN.split(b"\r\n")[0]),
+        (parser._VIA_CACHE, "SIP/2.0/UDP p.example.com;branch=z9hG4bK-0"),
+        (parser._ADDR_CACHE, "<sip:b@example.com>"),
+        (parser._CSEQ_CACHE, "1 INVITE"),
+    ],
+    ids=["line", "start-line", "via", "name-addr", "cseq"],
+)
+def test_a_memo_entry_of_another_shape_is_an_error_not_a_crash(table: Any, key: Any) -> None:
+    """Should the parser's entries change shape without csrc/ following, the compiled
+    path raises (parse_message then reports an internal error) rather than read memory
+    it does not own."""
+    compiled = _compiled()
+    _cold()
+    try:
+        table[key] = ("not", "the", "shape")
+        with pytest.raises(SystemError, match="unexpected shape"):
+            compiled.parse_fast(CLEAN)
+        with pytest.raises(SipParseError, match="internal error"):
+            parser.parse_message(CLEAN)
+    finally:
+        _cold()
