@@ -354,7 +354,8 @@ def calls(
         capture = open_capture(captures, quiet)
         rows, first = capture.call_rows(), (capture.records[0].ts_ns if len(capture) else None)
     else:
-        from sipladder.rows import call_row
+        from sipladder.output import write_json_records
+        from sipladder.rows import CALL_VALUES, call_row
         from sipladder.streaming import stream_calls
 
         progress = Progress.for_files(list(captures), quiet=quiet)
@@ -363,6 +364,10 @@ def calls(
         except SipLadderError as exc:
             raise click.ClickException(terminal_safe(str(exc))) from None
         print_diagnostics(result.diagnostics, quiet)
+        if fmt == "json" and not (call_ids or states or since or until):
+            # every call, written from its record: no row dict made for each (same text)
+            write_json_records(CALLS, result.calls, CALL_VALUES, sys.stdout)
+            return
         # rows made as they are written: a million calls are never all rows at once
         rows, first = map(call_row, result.calls), result.first_ns
     kept = filter_rows(

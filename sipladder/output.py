@@ -187,17 +187,26 @@ def _json_list(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def json_row_writer(table: Table) -> Callable[[Row], str]:
+def json_row_writer(table: Table, values: tuple[str, ...] | None = None) -> Callable[[Any], str]:
     """The JSON object of one row of ``table`` (every column, in order, ``null`` for a
     missing one), before :func:`json_safe`: one function generated per table, as
     :mod:`dataclasses` generates ``__init__``, with each column's cell written inline
     (a function call per cell cost more than the text it made). The same text as joining
-    :func:`_json_value` of each cell (tests/test_output.py compares them)."""
-    lines = ["def write_row(row):", "    get = row.get"]
+    :func:`_json_value` of each cell (tests/test_output.py compares them).
+
+    With ``values`` (one Python expression per column, on ``record``), it writes a record
+    instead of a row, each cell from its expression: the calls of a big capture are
+    written without making a row dict of each (see :data:`sipladder.rows.CALL_VALUES`).
+    """
+    if values is None:
+        lines = ["def write_row(record):", "    get = record.get"]
+        values = tuple(f"get({column.name!r})" for column in table.columns)
+    else:
+        lines = ["def write_row(record):"]
     pieces = []
-    for number, column in enumerate(table.columns):
+    for number, (column, value) in enumerate(zip(table.columns, values, strict=True)):
         cell = f"c{number}"
-        lines.append(f"    {cell} = get({column.name!r})")
+        lines.append(f"    {cell} = {value}")
         lines.append(f"    {cell} = {_cell(column.kind, cell)}")
         pieces += [repr(("{" if number == 0 else ", ") + json.dumps(column.name) + ": "), cell]
     pieces.append(repr("}" if pieces else "{}"))
@@ -209,10 +218,13 @@ def json_row_writer(table: Table) -> Callable[[Row], str]:
 _JSON_ROWS_PER_PIECE = 256
 
 
-def iter_json(table: Table, rows: Iterable[Row]) -> Iterator[str]:
+def iter_json(
+    table: Table, rows: Iterable[Any], values: tuple[str, ...] | None = None
+) -> Iterator[str]:
     """:func:`to_json` in pieces of a few hundred rows, so that a long table is written as
-    its rows come and never held as one text."""
-    write_row = json_row_writer(table)
+    its rows come and never held as one text (of records instead of rows with ``values``:
+    see :func:`json_row_writer`)."""
+    write_row = json_row_writer(table, values)
     piece: list[str] = []
     separator = "[\n "
     for row in rows:
@@ -415,3 +427,14 @@ def write_rows(table: Table, rows: Iterable[Row], fmt: str, stream: TextIO) -> N
             stream.write(safe(piece) if safe else piece)
     else:
         stream.write(to_table(table, list(rows)))
+
+
+def write_json_records(
+    table: Table, records: Iterable[Any], values: tuple[str, ...], stream: TextIO
+) -> None:
+    """What ``write_rows(table, rows, "json", stream)`` writes of the records' rows, from
+    the records themselves: ``values`` is each column's value as an expression on
+    ``record`` (the same as the table's row function gives, which the caller's tests must
+    show)."""
+    for piece in iter_json(table, records, values):
+        stream.write(piece)

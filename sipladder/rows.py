@@ -164,6 +164,31 @@ def call_row(call: Call) -> Row:
     }
 
 
+#: What :func:`call_row` gives each column of :data:`CALLS`, as a Python expression on a
+#: Call named ``record``: ``sipladder calls --format json`` writes the calls through these
+#: (:func:`sipladder.output.write_json_records`) without making a row of each, the same
+#: text (tests/test_output.py compares them).
+CALL_VALUES = (
+    "record.call_id",
+    "record.caller",
+    "record.callee",
+    "record.state.value",
+    "record.final_status",
+    "record.start_ns",
+    "record.end_ns",
+    "len(record.messages)",
+    "record.retransmissions",
+    "record.pdd_ns",
+    "record.answer_ns",
+    "record.release_ns",
+    "record.duration_ns",
+    "len(record.dialogs)",
+    "record.challenged",
+    "list(record.dialogs)",
+    "list(record.transactions)",
+)
+
+
 REGISTRATIONS = Table(
     "registrations",
     (

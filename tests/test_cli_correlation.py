@@ -85,6 +85,21 @@ def test_calls_json_keys_and_values(run) -> None:  # type: ignore[no-untyped-def
     assert (busy["state"], busy["final_status"], busy["retransmissions"]) == ("rejected", 486, 1)
 
 
+def test_calls_json_from_records_is_the_json_of_rows(run) -> None:  # type: ignore[no-untyped-def]
+    # without filters the calls are written from their records (no row dicts); any filter
+    # goes through the rows: naming every state keeps every call, and the text is the same
+    from sipladder.model import CallState
+    from sipladder.output import to_json
+    from sipladder.rows import CALLS, call_row
+
+    whole = run("calls", "x.pcap", "--format", "json")
+    every_state = [arg for state in CallState for arg in ("--state", state.value)]
+    assert run("calls", "x.pcap", "--format", "json", *every_state) == whole
+    calls = Capture.from_messages(merged(), ["x.pcap"]).correlation.calls
+    assert whole == to_json(CALLS, map(call_row, calls))
+    assert len(json.loads(whole)) == 3
+
+
 def test_calls_filters(run) -> None:  # type: ignore[no-untyped-def]
     def ids(*args: str) -> list[str]:
         return [r["call_id"] for r in json.loads(run("calls", "x.pcap", "--format", "json", *args))]

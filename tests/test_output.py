@@ -6,11 +6,13 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sipladder.model import Call, CallState
 from sipladder.output import (
     _json_value,
     _json_writer,
@@ -23,6 +25,8 @@ from sipladder.output import (
     write_rows,
 )
 from sipladder.rows import Column, ColumnKind, Table
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 TABLE = Table(
     "t",
@@ -350,3 +354,51 @@ def test_json_safe_equals_the_regex_substitution(text: str) -> None:
     from sipladder.output import json_safe
 
     assert json_safe(text) == _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# --------------------------------------------------------------------------- calls from records
+
+_OPTIONAL_NS = st.one_of(st.none(), st.integers(min_value=-(10**12), max_value=10**16))
+_IDS = st.lists(st.integers(min_value=0, max_value=10**6), max_size=5).map(tuple)
+_CALLS = st.lists(
+    st.builds(
+        Call,
+        call_id=st.text(max_size=10),
+        caller=st.one_of(st.none(), st.text(max_size=10)),
+        callee=st.one_of(st.none(), st.text(max_size=10)),
+        state=st.sampled_from(list(CallState)),
+        final_status=st.one_of(st.none(), st.integers(min_value=100, max_value=699)),
+        start_ns=st.integers(min_value=0, max_value=2**63),
+        end_ns=st.integers(min_value=0, max_value=2**63),
+        messages=_IDS,
+        retransmissions=st.integers(min_value=0, max_value=100),
+        pdd_ns=_OPTIONAL_NS,
+        answer_ns=_OPTIONAL_NS,
+        release_ns=_OPTIONAL_NS,
+        duration_ns=_OPTIONAL_NS,
+        dialogs=_IDS,
+        transactions=_IDS,
+        challenged=st.booleans(),
+    ),
+    max_size=5,
+)
+
+
+@given(_CALLS)
+def test_calls_written_from_their_records_as_from_their_rows(calls: list[Call]) -> None:
+    from sipladder.output import iter_json
+    from sipladder.rows import CALL_VALUES, CALLS, call_row
+
+    assert "".join(iter_json(CALLS, calls, CALL_VALUES)) == to_json(CALLS, map(call_row, calls))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.pcap*")))
+def test_sample_calls_written_from_their_records_as_from_their_rows(name: str) -> None:
+    from sipladder.capture import Capture
+    from sipladder.output import write_json_records
+    from sipladder.rows import CALL_VALUES, CALLS, call_row
+
+    calls = list(Capture(str(SAMPLES / name)).correlation.calls)  # none in some samples
+    out = io.StringIO()
+    write_json_records(CALLS, calls, CALL_VALUES, out)
+    assert out.getvalue() == to_json(CALLS, map(call_row, calls))
