@@ -10,13 +10,12 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from sipladder import __version__
 from sipladder.accel import status as accel_status
-from sipladder.capture import Capture, load
 from sipladder.errors import SipLadderError
 from sipladder.model import (
     CallState,
@@ -28,6 +27,9 @@ from sipladder.model import (
 from sipladder.output import terminal_safe, write_rows
 from sipladder.progress import Progress
 from sipladder.rows import CALLS, DIALOGS, MESSAGES, REGISTRATIONS, SUMMARY, TRANSACTIONS
+
+if TYPE_CHECKING:  # (imported where used: `calls` streams without a Capture)
+    from sipladder.capture import Capture
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,6 +98,15 @@ def quiet_option(func: F) -> F:
         is_flag=True,
         help="Do not print capture problems or the progress line on standard error.",
     )(func)
+
+
+def load(*args: Any, **kwargs: Any) -> Capture:
+    """:func:`sipladder.capture.load`, imported on first use: ``calls`` streams without
+    a Capture, and importing the capture, ladder and table modules costs a tenth of a
+    second at every start."""
+    from sipladder.capture import load as load_capture
+
+    return load_capture(*args, **kwargs)
 
 
 def open_capture(captures: Sequence[str], quiet: bool = False) -> Capture:
@@ -235,10 +246,10 @@ def resolve_time(text: str | None, capture: Capture | int | None, param_hint: st
 
     if text is None:
         return None
-    if isinstance(capture, Capture):
-        first = capture.records[0].ts_ns if len(capture) else None
-    else:
+    if capture is None or isinstance(capture, int):
         first = capture
+    else:
+        first = capture.records[0].ts_ns if len(capture) else None
     try:
         return parse_time(text, first)
     except ValueError as exc:
