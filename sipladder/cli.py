@@ -847,10 +847,10 @@ def main() -> None:
         cli(prog_name="sipladder")
     finally:
         # The process ends here. Its last cyclic collections would walk every object still
-        # alive (the modules of scapy, click and ours are tens of thousands), only for the
-        # system to take the memory back: up to a quarter of a second after the output was
-        # complete. Frozen objects are left out of them; reference counting still frees
-        # what it frees, and the standard streams are flushed as always.
+        # alive (the loaded modules alone hold tens of thousands), only for the system to
+        # take the memory back: about a tenth of a second after the output was complete.
+        # Frozen objects are left out of them; reference counting still frees what it
+        # frees, and the standard streams are flushed as always.
         gc.freeze()
 
 

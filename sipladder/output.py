@@ -29,8 +29,8 @@ _JSON_RAW_CONTROL = re.compile(r"[\x7f-\x9f]")
 def seconds_text(ns: int) -> str:
     """Exact decimal seconds of an integer nanosecond value, trailing zeros trimmed."""
     if ns >= 1_000_000_000:
-        # every epoch time: the integer's own digits, a point before the last nine (a third
-        # of the time of divmod and formatting on 61-bit integers)
+        # every epoch time: the integer's own digits, a point before the last nine (about
+        # two thirds of the time of divmod and formatting on 61-bit integers)
         digits = int.__repr__(ns)
         return digits[:-9] + "." + (digits[-9:].rstrip("0") or "0")
     sign = "-" if ns < 0 else ""
@@ -80,7 +80,7 @@ def json_safe(text: str) -> str:
     """JSON text with DEL and C1 control characters written as ``\\u00XX`` escapes
     (they can only occur inside strings, so the decoded data is the same)."""
     # an ASCII text holds no C1 control; both tests run at C speed over the whole text,
-    # many times faster than the regular expression's scan
+    # several times faster than the regular expression's scan
     if (text.isascii() and "\x7f" not in text) or _JSON_RAW_CONTROL.search(text) is None:
         return text
     return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -579,8 +579,8 @@ class _Renumbering:
 
     def calls(self, number: int, batch: Sequence[tuple[Any, ...]]) -> list[Call]:
         """The calls whose fields (in order, ids the part's own) worker ``number`` sent in
-        one batch. (Done by batch, with the lookups bound once: this loop is half the time
-        the parent spends after the workers have finished.)"""
+        one batch. (Done by batch, with the lookups bound once: it runs for every call
+        after the workers have finished, when the parent's time adds to the wall time.)"""
         transaction_id = self.transaction_ids[number].__getitem__
         dialog_id = self.dialog_ids[number].__getitem__
         unparsable = self.unparsable
