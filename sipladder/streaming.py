@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sipladder.correlate import Correlator
-from sipladder.correlate.transactions import transaction_key
+from sipladder.correlate.transactions import TransactionKey, transaction_key
 from sipladder.errors import CaptureError, SipLadderError
 from sipladder.model import (
     Call,
@@ -218,7 +218,7 @@ class CallsByCallId:
             entry.dialog_ids.append(len(self.created_dialogs))
             self.created_dialogs.append(message.index)
 
-    def _looked_up(self, found: tuple[str, bool] | None, entry: _Open) -> None:
+    def _looked_up(self, found: tuple[TransactionKey, bool] | None, entry: _Open) -> None:
         """A key this Call-ID sought and did not find (a response's transaction, the INVITE
         of a CANCEL or of an ACK): under another Call-ID, one correlator would find it."""
         if found is None:

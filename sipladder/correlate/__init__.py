@@ -75,6 +75,10 @@ class Correlator:
     each message): then only :meth:`finish_calls` gives a result.
     """
 
+    __slots__ = ("_transactions", "_hops", "_dialogs", "_calls", "_keep_messages", "_calls_only",
+                 "_messages", "_indices", "_call_ids", "_links", "_unattached",
+                 "_unattached_calls", "_attached", "_finished", "_result")  # fmt: skip
+
     def __init__(self, *, keep_messages: bool = True, calls_only: bool = False) -> None:
         self._transactions = TransactionTable()
         self._hops = HopLinker()

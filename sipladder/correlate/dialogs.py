@@ -110,6 +110,8 @@ _PROVISIONAL, _SUCCESS, _FAILURE = DialogEvent.PROVISIONAL, DialogEvent.SUCCESS,
 class DialogTable:
     """Finds (or creates) the dialog of each message: one dict lookup per message."""
 
+    __slots__ = ("dialogs", "_by_key")
+
     def __init__(self) -> None:
         self.dialogs: list[DialogBuilder] = []
         self._by_key: dict[tuple[str, str, str], int] = {}

@@ -21,6 +21,8 @@ from sipladder.model import SipMessage
 class HopLinker:
     """Gives each new transaction its hop number, request group and parent: one dict lookup."""
 
+    __slots__ = ("_index", "groups")
+
     def __init__(self) -> None:
         # (Call-ID, CSeq number, method, Via stack) -> transaction id of the first copy seen
         self._index: dict[tuple[object, ...], TxBuilder] = {}

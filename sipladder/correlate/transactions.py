@@ -115,6 +115,12 @@ def _branch(via: Via) -> str | None:
     return None
 
 
+#: A transaction's matching key as compared: its parts, in the order of the text
+#: (:attr:`~sipladder.model.Transaction.key`) that joins them with "|". A tuple of the
+#: parts costs less than that text, made and hashed for every message.
+TransactionKey = tuple[str | int, ...]
+
+
 # records built once per transaction or response: positional, every field (model.py)
 _new_transaction = fast_constructor(Transaction)
 _new_response_seen = fast_constructor(ResponseSeen)
@@ -125,7 +131,7 @@ class TxBuilder:
     """A transaction while messages are still arriving (mutable; frozen at the end)."""
 
     id: int
-    key: str
+    key: TransactionKey
     method: str
     call_id: str | None
     cseq: int | None
@@ -148,7 +154,6 @@ class TxBuilder:
     dialog: int | None = None
     messages: list[int] = field(default_factory=list)
     responses: list[ResponseSeen] = field(default_factory=list)
-    seen: set[tuple[object, ...]] = field(default_factory=set)
     retransmissions: int = 0
     first_provisional_ns: int | None = None
     final_ns: int | None = None
@@ -167,7 +172,7 @@ class TxBuilder:
     def freeze(self) -> Transaction:
         return _new_transaction(
             self.id,
-            self.key,
+            "|".join([str(part) for part in self.key]),  # key
             self.method,
             self.call_id,
             self.cseq,
@@ -225,7 +230,7 @@ _SENT_BY: dict[tuple[str, int | None, str], str] = {}
 _SENT_BY_LIMIT = 4096
 
 
-def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
+def transaction_key(sip: SipMessage, method: str) -> tuple[TransactionKey, bool] | None:
     """The matching key of a message for ``method`` and whether it is the RFC 2543 fallback.
 
     None when the message has nothing to match on (no Via at all)."""
@@ -237,24 +242,27 @@ def transaction_key(sip: SipMessage, method: str) -> tuple[str, bool] | None:
     if branch is not None and branch.startswith(MAGIC_COOKIE):
         # RFC 3261 section 17.2.3: branch + sent-by + method (ACK matches INVITE, which
         # the caller asks for by passing method="INVITE"). The branch is case-sensitive.
-        return f"{branch}|{sent_by_key(via)}|{method}", False
+        return (branch, sent_by_key(via), method), False
     # RFC 3261 section 17.2.3, last paragraphs (RFC 2543 compatibility): Call-ID, From tag,
     # CSeq, and top Via; Request-URI and To tag are checked separately (responses lack the
     # first, the initial request the second).
     cseq = sip.cseq.number if sip.cseq else ""
     from_tag = name_tag(sip.from_) or ""
-    return (
-        f"2543|{sip.call_id or ''}|{from_tag}|{cseq}|{method}|{sent_by_key(via)}|{branch or ''}",
-        True,
-    )
+    return ("2543", sip.call_id or "", from_tag, cseq, method, sent_by_key(via), branch or ""), True
 
 
 class TransactionTable:
     """Matches each message to its transaction; one dict lookup per message."""
 
+    __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses")
+
     def __init__(self) -> None:
         self.transactions: list[TxBuilder] = []
-        self._by_key: dict[str, int] = {}
+        self._by_key: dict[TransactionKey, int] = {}
+        #: the signature of each distinct message of each transaction, tagged with the
+        #: transaction's id (one set for the table rather than one per transaction: fewer
+        #: objects to make and free); see _request_signature and _response
+        self._seen: set[tuple[object, ...]] = set()
         self.orphan_responses = 0  #: responses whose request is not in the capture
 
     def feed(self, message: Message) -> tuple[TxBuilder | None, bool]:
@@ -278,7 +286,9 @@ class TransactionTable:
         if found is None:
             # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
             # by where it travelled, so that its copies still count as retransmissions.
-            key = f"novia|{message.src}|{message.dst}|{sip.call_id}|{sip.cseq}|{method}"
+            key: TransactionKey = (
+                "novia", str(message.src), str(message.dst), str(sip.call_id), str(sip.cseq), method
+            )  # fmt: skip
             rfc2543 = True
         else:
             key, rfc2543 = found
@@ -310,9 +320,9 @@ class TransactionTable:
 
     def _add_request_copy(self, tx: TxBuilder, message: Message, ack: bool = False) -> bool:
         tx.messages.append(message.index)
-        seen = tx.seen
+        seen = self._seen
         before = len(seen)
-        seen.add(_request_signature(message))
+        seen.add(_request_signature(tx, message))
         if len(seen) == before:
             tx.retransmissions += 1
             return True
@@ -320,7 +330,9 @@ class TransactionTable:
             tx.apply(Event.ACK)
         return False
 
-    def _new(self, message: Message, key: str, method: str, rfc2543: bool) -> TxBuilder:
+    def _new(
+        self, message: Message, key: TransactionKey, method: str, rfc2543: bool
+    ) -> TxBuilder:
         sip = message.sip
         vias, cseq, from_, to = sip.vias, sip.cseq, sip.from_, sip.to
         tx = TxBuilder(
@@ -344,7 +356,7 @@ class TransactionTable:
             name_tag(to),
         )
         tx.messages.append(message.index)
-        tx.seen.add(_request_signature(message))
+        self._seen.add(_request_signature(tx, message))
         self.transactions.append(tx)
         self._by_key[key] = tx.id
         if method == "CANCEL":
@@ -383,9 +395,10 @@ class TransactionTable:
         # their fields: an Endpoint's hash is a Python-level function; one hash per message.)
         to_tag = name_tag(sip.to)
         src, dst = message.src, message.dst
-        seen = tx.seen
+        seen = self._seen
         before = len(seen)
-        seen.add(("resp", src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
+        # (eight items: never equal to a request's seven)
+        seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
         if len(seen) == before:
             tx.retransmissions += 1
             return tx, True
@@ -403,14 +416,17 @@ class TransactionTable:
                 tx.final_ns = ts_ns
                 tx.final_to_tag = to_tag
             event = _SUCCESS if status < 300 else _FAILURE
-        tx.apply(event)
+        state = tx.state  # (TxBuilder.apply, inline: once per response)
+        tx.state = (INVITE_MACHINE if tx.method == "INVITE" else NON_INVITE_MACHINE).get(
+            (state, event), state
+        )
         return tx, False
 
 
-def _request_signature(message: Message) -> tuple[object, ...]:
-    """What two copies of one request on one hop share (see TransactionTable._response)."""
+def _request_signature(tx: TxBuilder, message: Message) -> tuple[object, ...]:
+    """What two copies of one request of ``tx`` share (see TransactionTable._response)."""
     src, dst, sip = message.src, message.dst, message.sip
-    return ("req", src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri)
+    return (tx.id, src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri)
 
 
 #: The state of a new transaction by method; any other method starts in Trying.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sipladder.correlate import Correlator
@@ -141,6 +143,24 @@ def test_rfc2543_fallback_matches_without_magic_cookie() -> None:
     assert tx.rfc2543
     assert tx.messages == (0, 1, 2, 3)
     assert tx.state is S.CONFIRMED
+
+
+def test_transaction_key_text() -> None:
+    # the key as the record shows it: its parts joined by "|" (by hand, from the rules:
+    # branch, sent-by and method; or the RFC 2543 parts; or, without Via, where it went)
+    f = Flow()
+    f.request("INVITE", 0, A, B, branch="z9hG4bK1")
+    f.request("OPTIONS", 1, A, B, branch="old", cseq=7)
+    no_via = f.request("BYE", 2, A, B, branch=None, cseq=8)
+    correlator = Correlator()
+    for message in f.messages[:2]:
+        correlator.feed(message)
+    correlator.feed(replace(no_via, sip=replace(no_via.sip, vias=())))
+    assert [t.key for t in correlator.finish().transactions] == [
+        "z9hG4bK1|10.0.0.1:5060|INVITE",
+        "2543|call-1|ftag|7|OPTIONS|10.0.0.1:5060|old",
+        f"novia|10.0.0.1:5060|10.0.0.2:5060|call-1|{no_via.sip.cseq}|BYE",
+    ]
 
 
 def test_rfc2543_without_any_branch() -> None:
@@ -377,9 +397,9 @@ def test_builders_freeze_every_field_into_its_place() -> None:
     tx = TxBuilder(*[f"tx-{name}" for name in list(TxBuilder.__dataclass_fields__)[:17]])
     for name in list(TxBuilder.__dataclass_fields__)[17:]:
         setattr(tx, name, f"tx-{name}")
-    tx.messages, tx.responses = [1, 2], ["r1"]
+    tx.messages, tx.responses, tx.key = [1, 2], ["r1"], ("z9hG4bK1", "a.example:5060", 7)
     expected = {name: f"tx-{name}" for name in Transaction.__dataclass_fields__}
-    expected |= {"messages": (1, 2), "responses": ("r1",)}
+    expected |= {"messages": (1, 2), "responses": ("r1",), "key": "z9hG4bK1|a.example:5060|7"}
     assert tx.freeze() == Transaction(**expected)
 
     dialog = DialogBuilder(*[f"d-{name}" for name in list(DialogBuilder.__dataclass_fields__)])
