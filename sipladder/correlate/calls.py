@@ -62,8 +62,16 @@ def setup_attempts(transactions: Sequence[_Tx]) -> list[_Tx]:
     An INVITE answers a 401/407 only when it leaves within 64*T1 (32 s) of it, the same
     window registrations use: a caller who retries a minute later made a new attempt,
     and the minute must not count as post-dial delay."""
-    invites = [t for t in transactions if t.method == "INVITE" and t.hop == 0]
-    initial = [t for t in invites if t.to_tag is None]
+    return _challenge_chain(
+        [t for t in transactions if t.method == "INVITE" and t.hop == 0 and t.to_tag is None]
+    )
+
+
+def _challenge_chain(initial: list[_Tx]) -> list[_Tx]:
+    """Of the first-hop INVITEs without To tag, in order: the first, and each next one
+    while it answers its predecessor's challenge (:func:`setup_attempts`)."""
+    if len(initial) < 2:
+        return initial
     chain: list[_Tx] = []
     for tx in initial:
         if chain:
@@ -104,8 +112,25 @@ def build_call(
     and ``dialog_ids``, when given, are the ids the call names its records by, indexed by
     the correlator's own (the streaming path correlates each Call-ID apart and numbers
     the records as one correlator over everything would)."""
-    attempts = setup_attempts(transactions)
-    byes = [t for t in transactions if t.method == "BYE" and t.hop == 0]
+    # One pass sorts out what the rules read (a call has a handful of transactions; a
+    # filtering pass each cost more than the rest of the call's record).
+    initial: list[TransactionView] = []  # first-hop INVITEs without To tag (setup_attempts)
+    byes: list[TransactionView] = []  # first-hop BYEs
+    cancels: list[TransactionView] = []
+    mid: TransactionView | None = None  # the first INVITE (for a call set up before)
+    for t in transactions:
+        method = t.method
+        if method == "INVITE":
+            if mid is None:
+                mid = t
+            if t.hop == 0 and t.to_tag is None:
+                initial.append(t)
+        elif method == "BYE":
+            if t.hop == 0:
+                byes.append(t)
+        elif method == "CANCEL":
+            cancels.append(t)
+    attempts = _challenge_chain(initial)
     invite_hops: list[TransactionView] = []  # (without attempts, the timings need none)
     if attempts:
         groups = {t.request_group for t in attempts}
@@ -113,7 +138,6 @@ def build_call(
     timings = call_timings(attempts, byes, invite_hops)
     # The caller's CANCEL of the setup: linked by branch (section 9.1), or, from a UA that
     # built its CANCEL's Via differently, the same CSeq number sent from the same place.
-    cancels = [t for t in transactions if t.method == "CANCEL"]
     cancelled = False
     if cancels:  # (most calls have none: the sets are made only for those that do)
         ids = {t.id for t in attempts}
@@ -128,31 +152,32 @@ def build_call(
             s.status for t in attempts for s in t.responses if 200 <= s.status < 300
         )
     first = attempts[0] if attempts else None
-    mid: TransactionView | None = None
     state = call_state(
         timings.answered_at_ns is not None, timings.bye is not None, cancelled, final_status
     )
     if first is None:
         # Only re-INVITEs (requests with a To tag): the call was set up before the capture
         # began. It was answered then; the setup times did not happen in the capture.
-        mid = next((t for t in transactions if t.method == "INVITE"), None)
         bye = byes[0] if byes else None
         timings = replace(timings, bye=bye, release_ns=None if bye is None else to_final(bye))
         state = CallState.COMPLETED if bye else CallState.ANSWERED
     invite = first.id if first else None
     bye_id = timings.bye.id if timings.bye else None
-    tx_ids: Sequence[int] = tuple(builder.transactions)
-    dialogs: Sequence[int] = tuple(builder.dialogs)
-    if transaction_ids is not None:
-        tx_ids = tuple([transaction_ids[t] for t in tx_ids])
+    if transaction_ids is None:
+        tx_ids = tuple(builder.transactions)
+    else:
+        tx_ids = tuple([transaction_ids[t] for t in builder.transactions])
         invite = None if invite is None else transaction_ids[invite]
         bye_id = None if bye_id is None else transaction_ids[bye_id]
-    if dialog_ids is not None:
-        dialogs = tuple([dialog_ids[d] for d in dialogs])
+    if dialog_ids is None:
+        dialogs = tuple(builder.dialogs)
+    else:
+        dialogs = tuple([dialog_ids[d] for d in builder.dialogs])
     return _new_call(  # every field of Call, in order
         builder.call_id,
-        first.from_uri if first else mid.from_uri if mid else None,  # caller
-        first.to_uri if first else mid.to_uri if mid else None,  # callee
+        # caller and callee
+        first.from_uri if first else mid.from_uri if mid else None,
+        first.to_uri if first else mid.to_uri if mid else None,
         state,
         final_status,
         builder.start_ns,

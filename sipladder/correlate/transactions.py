@@ -90,7 +90,11 @@ def has_magic_cookie(branch: str | None) -> bool:
 
 def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
     """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
-    return tuple([(sent_by_key(v), _branch(v) or "") for v in sip.vias])
+    vias = sip.vias
+    if len(vias) == 1:  # (most messages: made once for every new transaction)
+        via = vias[0]
+        return ((sent_by_key(via), _branch(via) or ""),)
+    return tuple([(sent_by_key(v), _branch(v) or "") for v in vias])
 
 
 # Correlation reads the tags and branches of every message: these are ``NameAddr.tag`` and
@@ -335,13 +339,19 @@ class TransactionTable:
     ) -> TxBuilder:
         sip = message.sip
         vias, cseq, from_, to = sip.vias, sip.cseq, sip.from_, sip.to
+        branch: str | None
+        if rfc2543:
+            branch = _branch(vias[0]) if vias else None
+        else:  # a magic-cookie key begins with the branch (transaction_key)
+            branch = key[0]  # type: ignore[assignment]
         tx = TxBuilder(
             len(self.transactions),  # id
             key,
             method,
             sip.call_id,
             cseq.number if cseq else None,
-            _branch(vias[0]) if vias else None,
+            branch,
+
             message.src,  # client
             message.dst,  # server
             message.index,  # request
