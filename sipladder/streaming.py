@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sipladder.correlate import Correlator
-from sipladder.correlate.transactions import TransactionKey, transaction_key
+from sipladder.correlate.transactions import TransactionKey, key_for_method, transaction_key
 from sipladder.errors import CaptureError, SipLadderError
 from sipladder.model import (
     Call,
@@ -210,20 +210,21 @@ class CallsByCallId:
                 self.exact = False  # the same key under another Call-ID
             method = created.method
             if (method == "CANCEL" and created.cancels is None) or method == "ACK":
-                self._looked_up(transaction_key(sip, "INVITE"), entry)
+                self._looked_up(key_for_method(created.key, "INVITE"), entry)
         elif tx_id is None and not sip.is_request:
-            self._looked_up(transaction_key(sip, sip.cseq_method or "?"), entry)
+            found = transaction_key(sip, sip.cseq_method or "?")
+            self._looked_up(None if found is None else found[0], entry)
         dialog = links.dialog
         if dialog is not None and dialog == len(entry.dialog_ids):
             entry.dialog_ids.append(len(self.created_dialogs))
             self.created_dialogs.append(message.index)
 
-    def _looked_up(self, found: tuple[TransactionKey, bool] | None, entry: _Open) -> None:
+    def _looked_up(self, found: TransactionKey | None, entry: _Open) -> None:
         """A key this Call-ID sought and did not find (a response's transaction, the INVITE
         of a CANCEL or of an ACK): under another Call-ID, one correlator would find it."""
         if found is None:
             return
-        key = hash(found[0])
+        key = hash(found)
         self.looked_up_keys.add(key)
         if self.created_keys.get(key, entry.serial) != entry.serial:
             self.exact = False

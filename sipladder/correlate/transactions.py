@@ -255,6 +255,17 @@ def transaction_key(sip: SipMessage, method: str) -> tuple[TransactionKey, bool]
     return ("2543", sip.call_id or "", from_tag, cseq, method, sent_by_key(via), branch or ""), True
 
 
+def key_for_method(key: TransactionKey, method: str) -> TransactionKey | None:
+    """What :func:`transaction_key` gives, for ``method``, the message whose key (for another
+    method) is ``key``: the same parts, the method replaced (an ACK or a CANCEL seeks its
+    INVITE so, without making the key again). None for the key of a message without Via."""
+    if len(key) == 3:  # branch, sent-by, method
+        return (key[0], key[1], method)
+    if len(key) == 7:  # "2543", Call-ID, From tag, CSeq, method, sent-by, branch
+        return (*key[:4], method, *key[5:])
+    return None  # "novia" (TransactionTable._request): nothing to match on
+
+
 class TransactionTable:
     """Matches each message to its transaction; one dict lookup per message."""
 
@@ -282,11 +293,11 @@ class TransactionTable:
         sip = message.sip
         method = sip.method or "?"
         tx: TxBuilder | None = None
-        if method == "ACK":
-            tx = self._ack_for_non_2xx(sip)
+        found = transaction_key(sip, method)
+        if method == "ACK" and found is not None:
+            tx = self._ack_for_non_2xx(sip, *found)
             if tx is not None:
                 return tx, self._add_request_copy(tx, message, ack=True)
-        found = transaction_key(sip, method)
         if found is None:
             # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
             # by where it travelled, so that its copies still count as retransmissions.
@@ -305,14 +316,13 @@ class TransactionTable:
         tx = self._new(message, key, method, rfc2543)
         return tx, False
 
-    def _ack_for_non_2xx(self, sip: SipMessage) -> TxBuilder | None:
+    def _ack_for_non_2xx(
+        self, sip: SipMessage, ack_key: TransactionKey, rfc2543: bool
+    ) -> TxBuilder | None:
         """RFC 3261 section 17.1.1.3 / 17.2.3: the ACK for a non-2xx final response carries
         the INVITE's branch and belongs to the INVITE transaction."""
-        found = transaction_key(sip, "INVITE")
-        if found is None:
-            return None
-        key, rfc2543 = found
-        index = self._by_key.get(key)
+        key = key_for_method(ack_key, "INVITE")
+        index = None if key is None else self._by_key.get(key)
         if index is None:
             return None
         tx = self.transactions[index]
@@ -370,20 +380,20 @@ class TransactionTable:
         self.transactions.append(tx)
         self._by_key[key] = tx.id
         if method == "CANCEL":
-            tx.cancels = self._cancelled_invite(sip)
+            tx.cancels = self._cancelled_invite(sip, key, rfc2543)
         return tx
 
-    def _cancelled_invite(self, sip: SipMessage) -> int | None:
+    def _cancelled_invite(
+        self, sip: SipMessage, cancel_key: TransactionKey, rfc2543: bool
+    ) -> int | None:
         """RFC 3261 section 9.2: the CANCEL matches the INVITE with the same top Via branch
         and sent-by (or, for RFC 2543 peers, the same Request-URI, Call-ID, From tag, CSeq
         number and top Via)."""
-        found = transaction_key(sip, "INVITE")
-        if found is None:
-            return None
-        index = self._by_key.get(found[0])
+        key = key_for_method(cancel_key, "INVITE")
+        index = None if key is None else self._by_key.get(key)
         if index is None:
             return None
-        if found[1] and self.transactions[index].request_uri != sip.request_uri:
+        if rfc2543 and self.transactions[index].request_uri != sip.request_uri:
             return None
         return index
 

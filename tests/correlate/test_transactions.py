@@ -13,7 +13,9 @@ from sipladder.correlate.transactions import (
     NON_INVITE_MACHINE,
     Event,
     TxBuilder,
+    key_for_method,
     name_tag,
+    transaction_key,
 )
 from sipladder.model import Dialog, DialogState, NameAddr, Transaction
 from sipladder.model import TransactionState as S
@@ -161,6 +163,18 @@ def test_transaction_key_text() -> None:
         "2543|call-1|ftag|7|OPTIONS|10.0.0.1:5060|old",
         f"novia|10.0.0.1:5060|10.0.0.2:5060|call-1|{no_via.sip.cseq}|BYE",
     ]
+
+
+@pytest.mark.parametrize("branch", ["z9hG4bK1", "old", None], ids=["rfc3261", "rfc2543", "none"])
+def test_key_for_another_method_is_the_key_made_for_it(branch: str | None) -> None:
+    f = Flow()
+    ack = f.request("ACK", 0, A, B, branch=branch, cseq=7, to_tag="t")
+    found = transaction_key(ack.sip, "ACK")
+    invite = transaction_key(ack.sip, "INVITE")
+    assert found is not None and invite is not None
+    assert key_for_method(found[0], "INVITE") == invite[0] != found[0]
+    novia = ("novia", "a", "b", "c", "d", "ACK")  # (no Via: no key for any method)
+    assert key_for_method(novia, "INVITE") is None
 
 
 def test_rfc2543_without_any_branch() -> None:
