@@ -1098,7 +1098,7 @@ def _find_sdp(content_type: str, body: bytes, anomalies: list[Anomaly]) -> SdpSe
 #: the same steps for a message that breaks no rule, with the memo tables and functions
 #: above (called on a miss), and builds the record with ``_build_lazy``; at the first
 #: thing this parser would report, it returns None and :func:`_parse` runs from the
-#: start, so the result is always this module's (tests/test_accel.py compares them).
+#: start, so the result is always this module's (tests/sip/test_sip_compiled.py compares them).
 _parse_fast: Callable[[bytes], SipMessage | None] | None = None
 if accel is not None:
     accel.parse_setup(globals())
