@@ -366,19 +366,24 @@ def calls(
         capture = open_capture(captures, quiet)
         rows, first = capture.call_rows(), (capture.records[0].ts_ns if len(capture) else None)
     else:
-        from sipladder.output import write_json_records
-        from sipladder.rows import CALL_VALUES, call_row
-        from sipladder.streaming import stream_calls
+        from sipladder.output import iter_json_objects, json_record_writers
+        from sipladder.rows import CALL_IDS_FROM, CALL_VALUES, call_row
+        from sipladder.streaming import CallText, stream_calls
 
+        every = fmt == "json" and not (call_ids or states or since or until)
+        # Every call in JSON: each one's object written from its record as the calls are
+        # correlated (no row dict made for each; the same text), by the workers but for
+        # the ids, which only the parent can number.
+        text = CallText(*json_record_writers(CALLS, CALL_VALUES, CALL_IDS_FROM)) if every else None
         progress = Progress.for_files(list(captures), quiet=quiet)
         try:
-            result = stream_calls(list(captures), workers=jobs, progress=progress)
+            result = stream_calls(list(captures), workers=jobs, progress=progress, text=text)
         except SipLadderError as exc:
             raise click.ClickException(terminal_safe(str(exc))) from None
         print_diagnostics(result.diagnostics, quiet)
-        if fmt == "json" and not (call_ids or states or since or until):
-            # every call, written from its record: no row dict made for each (same text)
-            write_json_records(CALLS, result.calls, CALL_VALUES, sys.stdout)
+        if result.texts is not None:
+            for piece in iter_json_objects(result.texts):
+                sys.stdout.write(piece)
             return
         # rows made as they are written: a million calls are never all rows at once
         rows, first = map(call_row, result.calls), result.first_ns

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sipladder.rows import ColumnKind, Row, Table
+from sipladder.rows import Column, ColumnKind, Row, Table
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x1b]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -198,20 +198,51 @@ def json_row_writer(table: Table, values: tuple[str, ...] | None = None) -> Call
     instead of a row, each cell from its expression: the calls of a big capture are
     written without making a row dict of each (see :data:`sipladder.rows.CALL_VALUES`).
     """
-    if values is None:
-        lines = ["def write_row(record):", "    get = record.get"]
+    if values is None:  # (``get`` bound once per row)
         values = tuple(f"get({column.name!r})" for column in table.columns)
-    else:
-        lines = ["def write_row(record):"]
+        return _record_writer(table.columns, values, "{", "}", "get = record.get")
+    return _record_writer(table.columns, values, "{", "}")
+
+
+def _record_writer(
+    columns: tuple[Column, ...],
+    values: tuple[str, ...],
+    opening: str,
+    closing: str,
+    prologue: str = "pass",
+) -> Callable[[Any], str]:
+    """The generated writer of ``columns`` (``values`` each one's expression, after the
+    statement ``prologue``), its text between ``opening`` and ``closing``."""
+    lines = ["def write_row(record):", f"    {prologue}"]
     pieces = []
-    for number, (column, value) in enumerate(zip(table.columns, values, strict=True)):
+    for number, (column, value) in enumerate(zip(columns, values, strict=True)):
         cell = f"c{number}"
         lines.append(f"    {cell} = {value}")
         lines.append(f"    {cell} = {_cell(column.kind, cell)}")
-        pieces += [repr(("{" if number == 0 else ", ") + json.dumps(column.name) + ": "), cell]
-    pieces.append(repr("}" if pieces else "{}"))
+        pieces += [repr((opening if number == 0 else ", ") + json.dumps(column.name) + ": "), cell]
+    pieces.append(repr(closing if pieces else opening + closing))
     lines.append(f"    return ''.join(({', '.join(pieces)},))")
     return _generated("\n".join(lines) + "\n", "write_row")  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=16)
+def json_record_writers(
+    table: Table, values: tuple[str, ...], split: int
+) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """:func:`json_row_writer` of records in two halves: ``head(record)`` writes the
+    columns before ``split``, ``tail(record)`` those from ``split`` on, and
+    ``head(r) + tail(r) == json_row_writer(table, values)(r)``. The two may be given
+    different objects, each needing only what its own columns' ``values`` read: the
+    streaming ``calls`` path writes a call's head in the worker that correlated it, and
+    its tail (the dialog and transaction ids, known only once every worker has ended)
+    in the parent (:class:`sipladder.streaming.CallText`)."""
+    if not 0 < split < len(table.columns):
+        raise ValueError(f"split {split} is not inside the {len(table.columns)} columns")
+    columns = table.columns
+    return (
+        _record_writer(columns[:split], values[:split], "{", ""),
+        _record_writer(columns[split:], values[split:], ", ", "}"),
+    )
 
 
 #: Rows joined into one piece of :func:`iter_json` (one json_safe scan, one write).
@@ -224,11 +255,16 @@ def iter_json(
     """:func:`to_json` in pieces of a few hundred rows, so that a long table is written as
     its rows come and never held as one text (of records instead of rows with ``values``:
     see :func:`json_row_writer`)."""
-    write_row = json_row_writer(table, values)
+    return iter_json_objects(map(json_row_writer(table, values), rows))
+
+
+def iter_json_objects(objects: Iterable[str]) -> Iterator[str]:
+    """The JSON array of ``objects`` (each one's text, as :func:`json_row_writer` writes
+    it), in the pieces :func:`iter_json` gives."""
     piece: list[str] = []
     separator = "[\n "
-    for row in rows:
-        piece.append(write_row(row))
+    for text in objects:
+        piece.append(text)
         if len(piece) == _JSON_ROWS_PER_PIECE:
             yield json_safe(separator + ",\n ".join(piece))
             piece.clear()

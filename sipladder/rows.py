@@ -187,6 +187,10 @@ CALL_VALUES = (
     "list(record.dialogs)",
     "list(record.transactions)",
 )
+#: Where :data:`CALL_VALUES` reach the ids (dialogs, transactions), and only they do from
+#: there to the end: the columns a worker of the streaming path cannot write
+#: (:class:`sipladder.streaming.CallText`).
+CALL_IDS_FROM = CALL_VALUES.index("list(record.dialogs)")
 
 
 REGISTRATIONS = Table(

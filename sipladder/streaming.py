@@ -38,7 +38,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sipladder.correlate import Correlator
 from sipladder.correlate.transactions import TransactionKey, key_for_method, transaction_key
@@ -70,6 +70,32 @@ class CallsResult:
     counters: Counters
     first_ns: int | None  #: time of the first SIP message (relative --since/--until)
     workers: int  #: processes that did the work (1 also after an inexact split)
+    #: with a :class:`CallText`: each call's text, in the order of ``calls`` (then empty)
+    texts: list[str] | None = None
+
+
+class CallIds(NamedTuple):
+    """A call's dialog and transaction ids as one correlator numbers them (what
+    :attr:`CallText.tail` is given)."""
+
+    dialogs: list[int]
+    transactions: list[int]
+
+
+@dataclass(frozen=True)
+class CallText:
+    """Each call written as text (the JSON object ``calls`` writes of it) while the calls
+    are being correlated, so that with several workers they do most of the writing, in
+    parallel, instead of the parent after they have all ended.
+
+    ``head(call)`` writes what a worker's own record tells, and must not read the ids a
+    worker numbers its own way (``dialogs``, ``transactions``, ``invite``, ``bye``,
+    ``messages``; how many there are, it may). ``tail(ids)`` writes the rest from the
+    :class:`CallIds` as one correlator gives them; the call's text is ``head(call) +
+    tail(ids)``."""
+
+    head: Callable[[Call], str]
+    tail: Callable[[CallIds], str]
 
 
 def default_workers(paths: Sequence[str]) -> int:
@@ -94,21 +120,34 @@ def stream_calls(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    text: CallText | None = None,
 ) -> CallsResult:
     """The calls of one capture or several (merged by time), as ``Capture(paths).correlation
     .calls`` gives them, without keeping the messages; ``workers`` processes (default:
-    :func:`default_workers`). Raises :class:`~sipladder.errors.CaptureError` for a file
-    that cannot be read at all."""
+    :func:`default_workers`); with ``text``, each call's text instead (``texts``). Raises
+    :class:`~sipladder.errors.CaptureError` for a file that cannot be read at all."""
     paths = (paths,) if isinstance(paths, str) else tuple(paths)
     count = default_workers(paths) if workers is None else max(1, workers)
     if count > 1 and "fork" in _start_methods() and "-" not in paths:
-        result = _parallel(paths, count, progress)
+        result = _parallel(paths, count, progress, text)
         if result is not None:
             return result
         # the split was inexact: what linked the Call-IDs would usually make a reading per
         # Call-ID inexact too
-        return _single(paths, progress, by_call_id=False)
-    return _single(paths, progress)
+        return _written(_single(paths, progress, by_call_id=False), text)
+    return _written(_single(paths, progress), text)
+
+
+def _written(result: CallsResult, text: CallText | None) -> CallsResult:
+    """``result`` with its calls as ``text`` writes them (when given)."""
+    if text is not None:
+        head, tail = text.head, text.tail
+        result.texts = [
+            head(call) + tail(CallIds(list(call.dialogs), list(call.transactions)))
+            for call in result.calls
+        ]
+        result.calls = []
+    return result
 
 
 def _start_methods() -> list[str]:
@@ -407,11 +446,14 @@ def _child(
     progress: Progress | None,
     send_bytes: Callable[[bytes], None],
     shown: Any = None,
+    text: CallText | None = None,
 ) -> None:
     """A worker process's body. It sends, tagged: batches of finished calls as they come
     (b"C", so that the worker never holds them all), then its part (b"P"); or its error
-    (b"E")."""
+    (b"E"). A call is sent as the tuple of its fields, or with ``text`` as its first
+    message's position, its head and its ids."""
     batch: list[tuple[Any, ...]] = []
+    head = None if text is None else text.head
 
     def flush() -> None:
         if batch:
@@ -419,7 +461,10 @@ def _child(
             batch.clear()
 
     def on_call(call: Call) -> None:
-        batch.append(_call_fields(call))
+        if head is None:
+            batch.append(_call_fields(call))
+        else:
+            batch.append((call.messages[0], head(call), call.dialogs, call.transactions))
         if len(batch) >= _BATCH:
             flush()
 
@@ -452,12 +497,16 @@ _BATCH = 1024
 _CALL_FIELDS = tuple(Call.__dataclass_fields__)
 _call_fields = operator.attrgetter(*_CALL_FIELDS)
 _new_call = fast_constructor(Call)
+_new_ids = tuple.__new__  # CallIds(...) without the named tuple's Python __new__
+_FIRST = operator.itemgetter(0)
 _MESSAGES, _DIALOGS, _TRANSACTIONS, _INVITE, _BYE = (
     _CALL_FIELDS.index(name) for name in ("messages", "dialogs", "transactions", "invite", "bye")
 )
 
 
-def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> CallsResult | None:
+def _parallel(
+    paths: Sequence[str], count: int, progress: Progress | None, text: CallText | None
+) -> CallsResult | None:
     """The calls by ``count`` workers, or None when the split turned out inexact."""
     import multiprocessing
 
@@ -487,6 +536,7 @@ def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> Ca
                 progress if number == 0 else None,
                 send.send_bytes,
                 shown,
+                text,
             ),
             daemon=True,
         )
@@ -499,19 +549,29 @@ def _parallel(paths: Sequence[str], count: int, progress: Progress | None) -> Ca
         if not all(part.exact for part in parts) or _keys_shared(parts):
             return None
         calls: list[Call] = []
+        texts: list[tuple[int, str]] = []
         # the tens of thousands of records made here live on: the collector would walk
         # them again and again as they accumulate, for nothing (no cycles)
         with without_cyclic_gc():
             renumber = _Renumbering(parts)
             for number, pickled in enumerate(batches):
                 while pickled:  # each batch unpickled, renumbered and let go in turn
-                    calls += renumber.calls(number, pickle.loads(pickled.pop()))
+                    batch = pickle.loads(pickled.pop())
+                    if text is None:
+                        calls += renumber.calls(number, batch)
+                    else:
+                        texts += renumber.texts(number, batch, text.tail)
     finally:
         for process in processes:
             if process.is_alive():
                 process.terminate()  # not needed any more (an error, or an inexact split)
             process.join()
-    return renumber.result(parts, calls)
+    result = renumber.result(parts, calls)
+    if text is not None:
+        # a single correlator lists calls in order of their Call-ID's first message
+        texts.sort(key=_FIRST)
+        result.texts = [written for _, written in texts]
+    return result
 
 
 def _receive(pipes: Sequence[Any]) -> tuple[list[_Part], list[list[bytes]]]:
@@ -601,6 +661,20 @@ class _Renumbering:
                 values[_BYE] = transaction_id(bye)
             calls.append(_new_call(*values))
         return calls
+
+    def texts(
+        self, number: int, batch: Sequence[tuple[Any, ...]], tail: Callable[[CallIds], str]
+    ) -> list[tuple[int, str]]:
+        """Each call's text (a worker's head, the tail from its ids as one correlator gives
+        them) with the position of its first message, of the calls worker ``number`` sent
+        in one batch with a :class:`CallText`."""
+        transaction_id = self.transaction_ids[number].__getitem__
+        dialog_id = self.dialog_ids[number].__getitem__
+        return [
+            (first, head + tail(_new_ids(CallIds, (list(map(dialog_id, dialogs)),
+                                                   list(map(transaction_id, transactions))))))
+            for first, head, dialogs, transactions in batch
+        ]  # fmt: skip
 
     def result(self, parts: Sequence[_Part], calls: list[Call]) -> CallsResult:
         # a single correlator lists calls in order of their Call-ID's first message

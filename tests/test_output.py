@@ -24,7 +24,7 @@ from sipladder.output import (
     to_table,
     write_rows,
 )
-from sipladder.rows import Column, ColumnKind, Table
+from sipladder.rows import CALLS, Column, ColumnKind, Table
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -402,3 +402,36 @@ def test_sample_calls_written_from_their_records_as_from_their_rows(name: str) -
     out = io.StringIO()
     write_json_records(CALLS, calls, CALL_VALUES, out)
     assert out.getvalue() == to_json(CALLS, map(call_row, calls))
+
+
+@given(_CALLS, st.integers(min_value=1, max_value=16))
+def test_call_written_in_two_halves_as_whole(calls: list[Call], split: int) -> None:
+    from sipladder.output import json_record_writers, json_row_writer
+    from sipladder.rows import CALL_VALUES
+
+    head, tail = json_record_writers(CALLS, CALL_VALUES, split)
+    whole = json_row_writer(CALLS, CALL_VALUES)
+    for call in calls:
+        assert head(call) + tail(call) == whole(call)
+
+
+@pytest.mark.parametrize("split", [0, len(CALLS.columns)], ids=["at-start", "at-end"])
+def test_halves_must_both_hold_columns(split: int) -> None:
+    from sipladder.output import json_record_writers
+    from sipladder.rows import CALL_VALUES
+
+    with pytest.raises(ValueError, match="not inside"):
+        json_record_writers(CALLS, CALL_VALUES, split)
+
+
+def test_call_ids_are_the_last_columns() -> None:
+    # the streaming path writes a call's columns from CALL_IDS_FROM on in the parent, with
+    # ids it renumbers: only the dialog and transaction ids may be there
+    from sipladder.rows import CALL_IDS_FROM, CALL_VALUES
+
+    assert CALL_VALUES[CALL_IDS_FROM:] == ("list(record.dialogs)", "list(record.transactions)")
+    assert CALLS.names[CALL_IDS_FROM:] == ["dialog_ids", "transaction_ids"]
+    for value in CALL_VALUES[:CALL_IDS_FROM]:  # (the number of ids is the same)
+        for field in ("dialogs", "transactions", "invite", "bye", "messages"):
+            if f"record.{field}" in value:
+                assert value == f"len(record.{field})"

@@ -15,8 +15,16 @@ import pytest
 
 from sipladder.capture import Capture
 from sipladder.correlate import Correlator
+from sipladder.output import json_record_writers, json_row_writer
+from sipladder.rows import CALL_IDS_FROM, CALL_VALUES, CALLS
 from sipladder.sip.skim import call_id_hint, shard_of
-from sipladder.streaming import PARALLEL_MIN_BYTES, QUIET_NS, default_workers, stream_calls
+from sipladder.streaming import (
+    PARALLEL_MIN_BYTES,
+    QUIET_NS,
+    CallText,
+    default_workers,
+    stream_calls,
+)
 from tests.captures import CAPTURES, ROOT
 from tests.test_limits import ipv4, udp, write_pcap
 
@@ -67,6 +75,21 @@ def same_reading(capture: Capture, result_workers: int, result: object) -> None:
     assert result.first_ns == first
 
 
+#: each call's JSON object, written by the workers but for the ids (as ``calls`` does)
+JSON_TEXT = CallText(*json_record_writers(CALLS, CALL_VALUES, CALL_IDS_FROM))
+
+
+def same_texts(capture: Capture, result: object) -> None:
+    """``result`` (of ``stream_calls(..., text=JSON_TEXT)``) holds the JSON object of each
+    of one correlator's calls, in order, as the generic writer writes it whole."""
+    from sipladder.streaming import CallsResult
+
+    assert isinstance(result, CallsResult)
+    write = json_row_writer(CALLS, CALL_VALUES)
+    assert result.texts == [write(call) for call in capture.correlation.calls]
+    assert result.calls == []
+
+
 def test_the_captures_are_found() -> None:
     assert len(CAPTURES) >= 50
 
@@ -83,6 +106,8 @@ def test_same_calls_as_one_correlator(path: str) -> None:
             assert result.workers == 1
         elif not quiet_gap(capture):
             assert result.workers == workers
+    for workers in (1, 2):
+        same_texts(capture, stream_calls(str(ROOT / path), workers=workers, text=JSON_TEXT))
 
 
 def call_id_in_part(part: int, parts: int = 2, prefix: str = "c") -> str:
@@ -175,6 +200,9 @@ def test_unparsable_messages_in_a_split_reading(tmp_path: Path) -> None:
         result = stream_calls(path, workers=workers)
         assert result.workers == workers
         same_reading(capture, workers, result)
+        result = stream_calls(path, workers=workers, text=JSON_TEXT)
+        assert result.workers == workers
+        same_texts(capture, result)
 
 
 def test_file_cut_short_is_reported_once(tmp_path: Path) -> None:
