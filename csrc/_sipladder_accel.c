@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Bump with any change of behaviour; sipladder/accel.py refuses another version. */
-#define ACCEL_VERSION 2
+#define ACCEL_VERSION 3
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -455,6 +455,31 @@ static uint32_t crc32_of(const unsigned char *s, Py_ssize_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+/* The rest of other_shard's test, for a plain datagram not cut short that looks like
+ * SIP: its payload is one SIP message as sipladder.sip.framing.split_datagram's fast
+ * path finds it, with a Call-ID hint (skim.call_id_hint) of another part than ``number``
+ * of ``count`` (skim.shard_of_bytes). */
+static int of_another_part(const Datagram *d, long count, long number)
+{
+    if (count < 1)
+        return 0;
+    const char *p = (const char *)d->data;
+    Py_ssize_t m = d->length;
+    /* split_datagram's fast path: no keep-alive first, a header section, and no second
+     * start line after it */
+    if (p[0] == '\r' || p[0] == '\n')
+        return 0;
+    Py_ssize_t head_end = find(p, 0, m, "\r\n\r\n", 4);
+    if (head_end <= 0 || (find(p, head_end, m, "SIP", 3) >= 0 &&
+                          (find(p, head_end, m, "SIP/", 4) >= 0 ||
+                           find(p, head_end, m, "SIP2", 4) >= 0)))
+        return 0;
+    Py_ssize_t start, length;
+    if (!call_id_hint_span(d->data, m, &start, &length))
+        return 0;
+    return (long)(crc32_of(d->data + start, length) % (uint32_t)count) != number;
+}
+
 /* other_shard(linktype, data, count, number): (sport, dport) when the frame is a plain
  * UDP datagram (udp_payload) whose payload, not cut short, is one SIP message as
  * sipladder.sip.framing.split_datagram's fast path finds it, with a Call-ID hint
@@ -476,25 +501,199 @@ static PyObject *accel_other_shard(PyObject *Py_UNUSED(self), PyObject *const *a
     long count = PyLong_AsLong(args[2]), number = PyLong_AsLong(args[3]);
     if (PyErr_Occurred())
         return NULL;
-    if (count < 1)
-        Py_RETURN_NONE;
-    const char *p = (const char *)d.data;
-    Py_ssize_t m = d.length;
-    /* split_datagram's fast path: no keep-alive first, a header section, and no second
-     * start line after it */
-    if (p[0] == '\r' || p[0] == '\n')
-        Py_RETURN_NONE;
-    Py_ssize_t head_end = find(p, 0, m, "\r\n\r\n", 4);
-    if (head_end <= 0 || (find(p, head_end, m, "SIP", 3) >= 0 &&
-                          (find(p, head_end, m, "SIP/", 4) >= 0 ||
-                           find(p, head_end, m, "SIP2", 4) >= 0)))
-        Py_RETURN_NONE;
-    Py_ssize_t start, length;
-    if (!call_id_hint_span(d.data, m, &start, &length))
-        Py_RETURN_NONE;
-    if ((long)(crc32_of(d.data + start, length) % (uint32_t)count) == number)
+    if (!of_another_part(&d, count, number))
         Py_RETURN_NONE;
     return Py_BuildValue("(II)", d.sport, d.dport);
+}
+
+/* ---------------------------------------------------------------- pcap_walk */
+
+/* readers.MAX_CAPLEN: a larger captured length means a corrupt record */
+#define MAX_CAPLEN 262144
+
+/* the slots of pcap_walk's state array (int64 each), carried from block to block */
+enum {
+    S_NUMBER,          /* frames read so far (the last frame's number) */
+    S_LAST_TS,         /* the last frame's timestamp, ns */
+    S_BACKWARDS,       /* timestamps lower than the one before */
+    S_FIRST_BACKWARDS, /* the first such frame's number, 0 for none */
+    S_OVER_SNAPLEN,    /* frames longer than the header's snap length */
+    S_FIRST_OVER,      /* the first such frame's number, 0 for none */
+    S_PASSED,          /* frames passed over (another worker's part) */
+    S_COUNT
+};
+
+static inline uint32_t rd32(const unsigned char *p, int big)
+{
+    if (big)
+        return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
+}
+
+/* (count, bytes) of frames passed over, for the caller's counters and progress line */
+static int append_passed(PyObject *items, long long count, long long bytes)
+{
+    PyObject *passed = Py_BuildValue("(LL)", count, bytes);
+    if (passed == NULL)
+        return -1;
+    int rc = PyList_Append(items, passed);
+    Py_DECREF(passed);
+    return rc;
+}
+
+/*
+ * pcap_walk(block, state, flags, snaplen, linktype, path, new_frame, shard)
+ *     -> (items, used, corrupt)
+ *
+ * The classic pcap records that lie whole in ``block`` (bytes from a record boundary
+ * on), as sipladder.readers._PcapReader.records and _frames_of read them: each record
+ * header (ts_sec, ts_frac, caplen, orig_len, in the byte order of flags bit 0 = big
+ * endian; flags bit 1: nanosecond fractions) gives a frame numbered after the state's
+ * last, and the state's bookkeeping is updated as _frames_of does it (timestamps going
+ * back, frames longer than a nonzero ``snaplen``). Every frame becomes
+ * new_frame(path, number, ts_ns, linktype, data, orig_len), in ``items``, except, when
+ * ``shard`` is (count, number, ports) rather than None, a frame that
+ * pipeline.messages_from_frames would pass over: not empty, other_shard(linktype, data,
+ * count, number) finds it, and neither of its ports has its bit set in the 8192-byte
+ * bitmap ``ports`` (the decoder's udp_ports). Such frames are only counted: a run of
+ * them in a row is one (frames, bytes) tuple in ``items`` (bytes: their captured
+ * lengths plus 16 each), before the frame that ends it or at the end.
+ *
+ * ``used`` is where the first record not read begins: its header or data goes past the
+ * block's end (the caller reads on), or, with ``corrupt`` >= 0, its header claims
+ * ``corrupt`` bytes, more than MAX_CAPLEN (the caller reports the file corrupt there).
+ * ``corrupt`` is -1 otherwise.
+ */
+static PyObject *accel_pcap_walk(PyObject *Py_UNUSED(self), PyObject *const *args,
+                                 Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError,
+                        "pcap_walk(block, state, flags, snaplen, linktype, path, new_frame, "
+                        "shard)");
+        return NULL;
+    }
+    PyObject *linktype_obj = args[4], *path = args[5], *new_frame = args[6], *shard = args[7];
+    long flags = PyLong_AsLong(args[2]);
+    unsigned long long snaplen = PyLong_AsUnsignedLongLong(args[3]);
+    long linktype = PyLong_AsLong(linktype_obj);
+    long count = 0, number = 0;
+    if (PyErr_Occurred())
+        return NULL;
+    Py_buffer block, state, ports;
+    ports.buf = NULL;
+    if (shard != Py_None) {
+        if (!PyTuple_Check(shard) || PyTuple_GET_SIZE(shard) != 3) {
+            PyErr_SetString(PyExc_TypeError, "shard: (count, number, ports) or None");
+            return NULL;
+        }
+        count = PyLong_AsLong(PyTuple_GET_ITEM(shard, 0));
+        number = PyLong_AsLong(PyTuple_GET_ITEM(shard, 1));
+        if (PyErr_Occurred())
+            return NULL;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(shard, 2), &ports, PyBUF_SIMPLE) < 0)
+            return NULL;
+        if (ports.len != 8192) {
+            PyBuffer_Release(&ports);
+            PyErr_SetString(PyExc_ValueError, "ports: a bitmap of 65536 bits (8192 bytes)");
+            return NULL;
+        }
+    }
+    if (PyObject_GetBuffer(args[0], &block, PyBUF_SIMPLE) < 0)
+        goto fail_ports;
+    if (PyObject_GetBuffer(args[1], &state, PyBUF_WRITABLE) < 0)
+        goto fail_block;
+    if (state.len < (Py_ssize_t)(S_COUNT * sizeof(int64_t)) || state.itemsize != 8) {
+        PyErr_SetString(PyExc_ValueError, "state: an array('q') of 7 or more items");
+        goto fail_state;
+    }
+    PyObject *items = PyList_New(0);
+    if (items == NULL)
+        goto fail_state;
+    int64_t *s = (int64_t *)state.buf;
+    const unsigned char *buf = (const unsigned char *)block.buf, *bitmap = ports.buf;
+    const int big = (flags & 1) != 0;
+    const int64_t scale = (flags & 2) ? 1 : 1000;
+    Py_ssize_t n = block.len, off = 0;
+    long long corrupt = -1, passed = 0, passed_bytes = 0;
+    while (n - off >= 16) {
+        const unsigned char *h = buf + off;
+        uint32_t caplen = rd32(h + 8, big);
+        if (caplen > MAX_CAPLEN) {
+            corrupt = caplen;
+            break;
+        }
+        if ((Py_ssize_t)caplen > n - off - 16)
+            break;
+        const unsigned char *data = h + 16;
+        int64_t frame_number = ++s[S_NUMBER];
+        int64_t ts = (int64_t)rd32(h, big) * 1000000000 + (int64_t)rd32(h + 4, big) * scale;
+        if (ts < s[S_LAST_TS]) {
+            s[S_BACKWARDS]++;
+            if (!s[S_FIRST_BACKWARDS])
+                s[S_FIRST_BACKWARDS] = frame_number;
+        }
+        s[S_LAST_TS] = ts;
+        if (snaplen > 0 && caplen > snaplen) {
+            s[S_OVER_SNAPLEN]++;
+            if (!s[S_FIRST_OVER])
+                s[S_FIRST_OVER] = frame_number;
+        }
+        off += 16 + (Py_ssize_t)caplen;
+        if (bitmap != NULL && caplen > 0) {
+            Datagram d;
+            if (plain_udp(linktype, data, caplen, &d) && !d.truncated &&
+                looks_like_sip_impl(d.data, d.length) && of_another_part(&d, count, number) &&
+                !(bitmap[d.sport >> 3] & (1 << (d.sport & 7))) &&
+                !(bitmap[d.dport >> 3] & (1 << (d.dport & 7)))) {
+                s[S_PASSED]++;
+                passed++;
+                passed_bytes += caplen + 16;
+                continue;
+            }
+        }
+        if (passed) {
+            if (append_passed(items, passed, passed_bytes) < 0)
+                goto fail_items;
+            passed = passed_bytes = 0;
+        }
+        PyObject *fargs[6] = {path, NULL, NULL, linktype_obj, NULL, NULL};
+        fargs[1] = PyLong_FromLongLong(frame_number);
+        fargs[2] = PyLong_FromLongLong(ts);
+        fargs[4] = PyBytes_FromStringAndSize((const char *)data, caplen);
+        fargs[5] = PyLong_FromUnsignedLong(rd32(h + 12, big));
+        PyObject *frame = NULL;
+        if (fargs[1] && fargs[2] && fargs[4] && fargs[5])
+            frame = PyObject_Vectorcall(new_frame, fargs, 6, NULL);
+        Py_XDECREF(fargs[1]);
+        Py_XDECREF(fargs[2]);
+        Py_XDECREF(fargs[4]);
+        Py_XDECREF(fargs[5]);
+        if (frame == NULL)
+            goto fail_items;
+        int rc = PyList_Append(items, frame);
+        Py_DECREF(frame);
+        if (rc < 0)
+            goto fail_items;
+    }
+    if (passed && append_passed(items, passed, passed_bytes) < 0)
+        goto fail_items;
+    PyBuffer_Release(&state);
+    PyBuffer_Release(&block);
+    if (ports.buf != NULL)
+        PyBuffer_Release(&ports);
+    return Py_BuildValue("(NnL)", items, off, corrupt);
+
+fail_items:
+    Py_DECREF(items);
+fail_state:
+    PyBuffer_Release(&state);
+fail_block:
+    PyBuffer_Release(&block);
+fail_ports:
+    if (ports.buf != NULL)
+        PyBuffer_Release(&ports);
+    return NULL;
 }
 
 /* ------------------------------------------------------------ parse fast path */
@@ -1451,6 +1650,10 @@ static PyMethodDef methods[] = {
     {"other_shard", (PyCFunction)(void (*)(void))accel_other_shard, METH_FASTCALL,
      "other_shard(linktype: int, data: bytes, count: int, number: int) -> (sport, dport)"
      " | None: the frame is one plain UDP SIP message of another worker's part."},
+    {"pcap_walk", (PyCFunction)(void (*)(void))accel_pcap_walk, METH_FASTCALL,
+     "pcap_walk(block, state, flags, snaplen, linktype, path, new_frame, shard) -> (items,"
+     " used, corrupt): the whole classic pcap records in a block, as frames (and counts of"
+     " frames passed over for a worker's shard), with the reader's bookkeeping in state."},
     {"parse_fast", accel_parse_fast, METH_O,
      "parse_fast(data: bytes) -> SipMessage | None: sipladder.sip.parser's result for a"
      " message that breaks no rule; None for any other (the Python parser then runs)."},

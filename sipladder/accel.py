@@ -23,7 +23,7 @@ import os
 from types import ModuleType
 
 #: The version of csrc/_sipladder_accel.c this Python code was written against.
-ACCEL_VERSION = 2
+ACCEL_VERSION = 3
 
 
 def _load() -> ModuleType | None:

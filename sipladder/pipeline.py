@@ -17,6 +17,7 @@ from sipladder.errors import SipParseError
 from sipladder.model import Diagnostic, Frame, Message, Payload, Severity, fast_constructor
 from sipladder.net.decoder import PacketDecoder
 from sipladder.progress import Progress
+from sipladder.readers import Passed, PcapFrames
 from sipladder.sip.framing import split_datagram
 from sipladder.sip.parser import looks_like_sip, parse_message
 from sipladder.sip.skim import call_id_hint, shard_of_bytes
@@ -26,8 +27,10 @@ Report = Callable[[Diagnostic], None]
 _new_message = fast_constructor(Message)
 
 #: In a shard's payload stream, in place of a payload: a datagram holding one SIP message
-#: of another part, passed over undecoded (see messages_from_frames).
-_ANOTHER_PART: Payload = object()  # type: ignore[assignment]
+#: of another part, passed over undecoded (see messages_from_frames). A run of such
+#: datagrams the reader passed over is one :data:`~sipladder.readers.Passed` tuple
+#: ``(frames, bytes)``; this is the tuple for one.
+_ANOTHER_PART: Passed = (1, 0)
 
 
 @contextmanager
@@ -87,7 +90,7 @@ class Counters:
 
 
 def messages_from_payloads(
-    payloads: Iterable[Payload],
+    payloads: Iterable[Payload | Passed],
     report: Report,
     counters: Counters,
     start_index: int = 0,
@@ -96,11 +99,14 @@ def messages_from_payloads(
     index = start_index
     position = -1  # among every SIP-looking message, parsed or not (for shards)
     lead = shard is None or shard.number == 0
-    for payload in payloads:
-        counters.payloads += 1
-        if payload is _ANOTHER_PART:  # (what the loop below would do with it)
-            position += 1
+    for item in payloads:
+        if item.__class__ is tuple:  # passed over: what the loop below would do with it
+            passed: int = item[0]  # type: ignore[index]
+            counters.payloads += passed
+            position += passed
             continue
+        payload: Payload = item  # type: ignore[assignment]
+        counters.payloads += 1
         if not looks_like_sip(payload.data):
             counters.non_sip_payloads += 1
             continue
@@ -159,10 +165,15 @@ def messages_from_payloads(
 
 
 def messages_from_frames(
-    frames: Iterable[Frame], report: Report, counters: Counters, shard: Shard | None = None
+    frames: Iterable[Frame],
+    report: Report,
+    counters: Counters,
+    shard: Shard | None = None,
+    track: Callable[[Iterable[Frame | Passed]], Iterable[Frame | Passed]] | None = None,
 ) -> Iterator[Message]:
     """Decode every frame and parse every SIP message in it (of ``shard``), in capture
-    order. Frame-level problems are reported by worker 0 of a shard only."""
+    order. Frame-level problems are reported by worker 0 of a shard only. ``track``, if
+    given, wraps the frames as they are read (the progress line)."""
     frame_report = report if shard is None or shard.number == 0 else _ignore
     decoder = PacketDecoder(frame_report)
     decoder.ignored = counters.ignored  # shared: the counts are the summary's
@@ -172,13 +183,32 @@ def messages_from_frames(
     # accelerator recognises, without decoding it, a frame that is a plain UDP datagram
     # holding one SIP message whose Call-ID hint names another part: all the stages
     # below would do with it is count it (one payload, one position), so it is passed
-    # over (half the frames with two workers).
+    # over (half the frames with two workers). A plain pcap file's compiled reader
+    # passes over such frames itself (no Frame made, nothing done per frame in Python)
+    # and gives their count in their place; other files' frames are tested here.
     other_part = None if shard is None or accel is None else accel.other_shard
     parts, part = (1, 0) if shard is None else (shard.count, shard.number)
     udp_ports = decoder.udp_ports
+    stream: Iterable[Frame | Passed] = frames
+    if (
+        other_part is not None
+        and isinstance(frames, PcapFrames)
+        and decoder.compiled_udp(frames.linktype)
+    ):
+        # (the decoder's UDP ports are all registered when it is made)
+        stream = frames.passing_over(parts, part, tuple(udp_ports))
+        other_part = None
+    if track is not None:
+        stream = track(stream)
 
-    def payloads() -> Iterator[Payload]:
-        for frame in frames:
+    def payloads() -> Iterator[Payload | Passed]:
+        for item in stream:
+            if item.__class__ is tuple:  # frames the reader passed over
+                passed: int = item[0]  # type: ignore[index]
+                counters.frames += passed
+                yield item  # type: ignore[misc]
+                continue
+            frame: Frame = item  # type: ignore[assignment]
             counters.frames += 1
             if not frame.data:
                 frame_report(
@@ -225,9 +255,22 @@ def tracked_messages(
     if shard is None:
         progress.messages = lambda: counters.sip_messages
         progress.calls = invites.__len__
-    tracked = progress.track(frames, lambda frame: len(frame.data) + 16)
-    for message in messages_from_frames(tracked, report, counters, shard):
+
+    def track(stream: Iterable[Frame | Passed]) -> Iterable[Frame | Passed]:
+        return progress.track(stream, _frame_bytes, _frame_count)
+
+    for message in messages_from_frames(frames, report, counters, shard, track):
         if message.sip.method == "INVITE":
             invites.add(message.sip.call_id)
         yield message
     progress.close()
+
+
+def _frame_bytes(item: Frame | Passed) -> int:
+    """A frame's bytes for the progress line (with its record header), or those of the
+    frames the reader passed over."""
+    return item[1] if item.__class__ is tuple else len(item.data) + 16  # type: ignore[index,union-attr]
+
+
+def _frame_count(item: Frame | Passed) -> int:
+    return item[0] if item.__class__ is tuple else 1  # type: ignore[index]

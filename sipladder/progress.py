@@ -80,16 +80,24 @@ class Progress:
 
     # ----------------------------------------------------------------------- counting
 
-    def track(self, frames: Iterable[T], size: Callable[[T], int] | None = None) -> Iterator[T]:
-        """Pass ``frames`` through, counting them (and their bytes, via ``size``)."""
+    def track(
+        self,
+        frames: Iterable[T],
+        size: Callable[[T], int] | None = None,
+        count: Callable[[T], int] | None = None,
+    ) -> Iterator[T]:
+        """Pass ``frames`` through, counting them (and their bytes, via ``size``); an
+        item may stand for ``count(item)`` frames (the reader's count of frames it
+        passed over for a worker)."""
         if not self.enabled:
             yield from frames
             return
         for frame in frames:
-            self.frames += 1
+            before = self.frames
+            self.frames += 1 if count is None else count(frame)
             if size is not None:
                 self.bytes += size(frame)
-            if not self.frames & _CHECK_MASK:
+            if (before ^ self.frames) & ~_CHECK_MASK:  # a multiple of _CHECK_MASK + 1 reached
                 self.tick()
             yield frame
         self.close()

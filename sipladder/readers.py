@@ -48,9 +48,11 @@ import logging
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from sipladder.accel import accel
 from sipladder.errors import CaptureError
 from sipladder.model import Diagnostic, Frame, Severity, fast_constructor
 
@@ -165,21 +167,142 @@ class _PcapReader:
             hdr = read(16)
             if len(hdr) < 16:
                 if hdr:
-                    raise _Truncated(f"file ends inside a packet header ({len(hdr)} of 16 bytes)")
+                    raise _cut_header(len(hdr))
                 return
             sec, frac, caplen, wirelen = unpack(hdr)
             if caplen > MAX_CAPLEN:
-                raise _Truncated(
-                    f"packet record claims {caplen} captured bytes (more than {MAX_CAPLEN}): "
-                    "the file is corrupt from here on",
-                    "capture-corrupt",
-                )
+                raise _corrupt(caplen)
             data = read(caplen)
             if len(data) < caplen:
-                raise _Truncated(
-                    f"file ends inside a packet ({len(data)} of {caplen} bytes present)"
-                )
+                raise _cut_data(len(data), caplen)
             yield linktype, sec * 1_000_000_000 + frac * scale, data, wirelen
+
+
+def _cut_header(present: int) -> _Truncated:
+    return _Truncated(f"file ends inside a packet header ({present} of 16 bytes)")
+
+
+def _cut_data(present: int, caplen: int) -> _Truncated:
+    return _Truncated(f"file ends inside a packet ({present} of {caplen} bytes present)")
+
+
+def _corrupt(caplen: int) -> _Truncated:
+    return _Truncated(
+        f"packet record claims {caplen} captured bytes (more than {MAX_CAPLEN}): "
+        "the file is corrupt from here on",
+        "capture-corrupt",
+    )
+
+
+#: Bytes read at a time by :class:`PcapFrames` (a record cut by a block's end, or longer
+#: than a block, is carried over until it is whole). A few blocks' worth of frames are
+#: in memory at once: small enough for a small peak (tests/test_readers.py), large
+#: enough that the Python work per block is nothing beside the C work.
+_BLOCK = 1 << 18
+
+#: In the frames of :meth:`PcapFrames.passing_over`, in place of frames: how many frames
+#: in a row the reader passed over, and their bytes (captured lengths plus 16 each).
+Passed = tuple[int, int]
+
+# the slots of the compiled walk's state (csrc/_sipladder_accel.c, pcap_walk)
+_NUMBER, _BACKWARDS, _FIRST_BACKWARDS, _OVER, _FIRST_OVER, _PASSED = 0, 2, 3, 4, 5, 6
+
+
+class PcapFrames:
+    """The frames of one plain (uncompressed) classic pcap file, read by the compiled
+    accelerator: what :func:`_frames_of` yields for it, with the same diagnostics.
+
+    The file is read in blocks of :data:`_BLOCK` bytes; ``accel.pcap_walk`` walks the
+    records that lie whole in a block (a record cut by the block's end is carried over
+    to the next) and does :func:`_frames_of`'s bookkeeping (frame numbers, timestamps
+    going back, packets over the snap length, a corrupt record length) in C, in a small
+    state array. Iterated, it yields :class:`~sipladder.model.Frame` records;
+    :meth:`passing_over` instead yields a worker's frames only (see there).
+    """
+
+    def __init__(self, path: str, raw: IO[bytes], reader: _PcapReader, report: Report) -> None:
+        self.path = path
+        self._raw = raw
+        self._reader = reader
+        self._report = report
+        #: the link type of every frame (pcap: one per file, the header's low 16 bits)
+        self.linktype = reader.linktype & 0xFFFF
+        self._frames: Iterator[Any] | None = None
+        # the compiled walk's running state (see _NUMBER...)
+        self._state = array("q", bytes(8 * 7))
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._frames is None:
+            self._frames = self._walk(None)
+        return self._frames
+
+    def __next__(self) -> Frame:
+        return next(iter(self))
+
+    @property
+    def passed(self) -> int:
+        """How many frames :meth:`passing_over` has passed over so far."""
+        return self._state[_PASSED]
+
+    def passing_over(
+        self, count: int, number: int, udp_ports: Iterable[int]
+    ) -> Iterator[Frame | Passed]:
+        """The frames, except those that :func:`sipladder.pipeline.messages_from_frames`
+        would pass over for worker ``number`` of ``count`` (a frame of a link type the
+        accelerator decodes, that ``accel.other_shard`` finds, neither of whose ports is
+        in ``udp_ports``): a run of those in a row is one :data:`Passed` count instead,
+        before the next frame. Only before the frames are read; the caller must check
+        that the decoder passes over frames of :attr:`linktype` at all."""
+        if self._frames is not None:
+            raise RuntimeError("the frames are being read already")
+        bitmap = bytearray(8192)
+        for port in udp_ports:
+            if 0 <= port <= 0xFFFF:
+                bitmap[port >> 3] |= 1 << (port & 7)
+        frames = self._frames = self._walk((count, number, bytes(bitmap)))
+        return frames
+
+    def _walk(self, shard: tuple[int, int, bytes] | None) -> Iterator[Any]:
+        path, raw, reader, report = self.path, self._raw, self._reader, self._report
+        assert accel is not None
+        walk = accel.pcap_walk
+        state = self._state
+        flags = (reader.endian == ">") | (reader.nano << 1)
+        snaplen, linktype = reader.snaplen, self.linktype
+        read = reader.f.read
+        rest = b""
+        try:
+            try:
+                while True:
+                    block = read(_BLOCK)
+                    data = rest + block if rest else block
+                    items, used, corrupt = walk(
+                        data, state, flags, snaplen, linktype, path, _new_frame, shard
+                    )
+                    yield from items
+                    if corrupt >= 0:
+                        raise _corrupt(corrupt)
+                    rest = data[used:]
+                    if not block:  # the end of the file
+                        if len(rest) >= 16:
+                            caplen = struct.unpack(reader.endian + "I", rest[8:12])[0]
+                            raise _cut_data(len(rest) - 16, caplen)
+                        if rest:
+                            raise _cut_header(len(rest))
+                        break
+            except (_Truncated, *_READ_ERRORS) as exc:
+                _report_lost(path, state[_NUMBER], exc, report)
+            _report_bookkeeping(
+                path,
+                report,
+                snaplen,
+                state[_OVER],
+                state[_FIRST_OVER],
+                state[_BACKWARDS],
+                state[_FIRST_BACKWARDS],
+            )
+        finally:
+            _close(reader.f, raw, path)
 
 
 # --------------------------------------------------------------------------- pcapng
@@ -324,50 +447,60 @@ def _frames_of(
                     if not first_over:
                         first_over = number
                 yield _new_frame(path, number, ts_ns, linktype, data, orig_len)
-        except _Truncated as exc:
-            report(
-                Diagnostic(
-                    path,
-                    number + 1,
-                    exc.code,
-                    exc.reason + "; the rest of the file is lost",
-                    Severity.ERROR,
-                )
-            )
-        except _READ_ERRORS as exc:
-            report(
-                Diagnostic(
-                    path,
-                    number + 1,
-                    "capture-unreadable",
-                    f"cannot read further ({exc}); the rest of the file is lost",
-                    Severity.ERROR,
-                )
-            )
-        if over_snaplen:
-            report(
-                Diagnostic(
-                    path,
-                    first_over,
-                    "snaplen-exceeded",
-                    f"{over_snaplen} packet(s) are longer than the file header's snap length"
-                    f" {snaplen}, first at this frame: the header is wrong; packets read whole",
-                    Severity.INFO,
-                )
-            )
-        if backwards:
-            report(
-                Diagnostic(
-                    path,
-                    first_backwards,
-                    "timestamps-backwards",
-                    f"timestamps go backwards {backwards} time(s), first at this frame; "
-                    "frames are kept in file order",
-                    Severity.WARNING,
-                )
-            )
+        except (_Truncated, *_READ_ERRORS) as exc:
+            _report_lost(path, number, exc, report)
+        _report_bookkeeping(
+            path, report, snaplen, over_snaplen, first_over, backwards, first_backwards
+        )
     finally:
         _close(reader.f, raw, path)
+
+
+def _report_lost(path: str, number: int, exc: BaseException, report: Report) -> None:
+    """The file cannot be read past frame ``number``: why, at the frame after it."""
+    if isinstance(exc, _Truncated):
+        code, reason = exc.code, exc.reason + "; the rest of the file is lost"
+    else:
+        code, reason = (
+            "capture-unreadable",
+            f"cannot read further ({exc}); the rest of the file is lost",
+        )
+    report(Diagnostic(path, number + 1, code, reason, Severity.ERROR))
+
+
+def _report_bookkeeping(
+    path: str,
+    report: Report,
+    snaplen: int,
+    over_snaplen: int,
+    first_over: int,
+    backwards: int,
+    first_backwards: int,
+) -> None:
+    """What the reader noticed over the whole file: packets longer than the header's
+    snap length, timestamps going back."""
+    if over_snaplen:
+        report(
+            Diagnostic(
+                path,
+                first_over,
+                "snaplen-exceeded",
+                f"{over_snaplen} packet(s) are longer than the file header's snap length"
+                f" {snaplen}, first at this frame: the header is wrong; packets read whole",
+                Severity.INFO,
+            )
+        )
+    if backwards:
+        report(
+            Diagnostic(
+                path,
+                first_backwards,
+                "timestamps-backwards",
+                f"timestamps go backwards {backwards} time(s), first at this frame; "
+                "frames are kept in file order",
+                Severity.WARNING,
+            )
+        )
 
 
 def read_frames(paths: Sequence[str], report: Report) -> Iterator[Frame]:
@@ -385,12 +518,22 @@ def read_frames(paths: Sequence[str], report: Report) -> Iterator[Frame]:
         for path, raw, reader in opened:
             _close(reader.f, raw, path)
         raise
-    streams = [_frames_of(path, raw, reader, report) for path, raw, reader in opened]
+    streams = [_frames(path, raw, reader, report) for path, raw, reader in opened]
     if len(streams) == 1:
         return streams[0]
     # heapq.merge keeps one frame per file in memory and, for equal keys, takes
     # the earlier file first.
     return heapq.merge(*streams, key=_by_time)
+
+
+def _frames(
+    path: str, raw: IO[bytes], reader: _PcapReader | _PcapNgReader, report: Report
+) -> Iterator[Frame]:
+    """The frames of one opened file: a plain classic pcap file (neither compressed nor
+    standard input) read by the compiled accelerator when there is one."""
+    if accel is not None and isinstance(reader, _PcapReader) and reader.f is raw and path != "-":
+        return PcapFrames(path, raw, reader, report)
+    return _frames_of(path, raw, reader, report)
 
 
 def _by_time(frame: Frame) -> int:

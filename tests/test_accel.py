@@ -37,7 +37,7 @@ def test_the_accelerator_is_built_and_loaded() -> None:
             "_sipladder_accel is not importable (or from another version): run "
             "`pip install .` with a C compiler, or set SIPLADDER_PURE=1 to test without it"
         )
-        assert accel_module.status() == "compiled accelerator 2 in use"
+        assert accel_module.status() == "compiled accelerator 3 in use"
 
 
 @pytest.fixture()
