@@ -2,7 +2,12 @@
 code it stands in for (sipladder/accel.py): on any input, the decoder with and without it
 delivers the same payloads, diagnostics and counts, ``looks_like_sip`` and
 ``call_id_hint`` give the same answers, and ``other_shard`` passes over only a frame the
-Python stages would only count.
+Python stages would only count. The input is also written as a classic pcap file (the
+frame as one record, then the rest of the input as raw records: whatever their headers
+say) and read by the compiled reader (``pcap_walk``, in blocks of a size the input
+picks) and by the Python reader: the same frames and diagnostics; and a worker of each
+of two parts whose reader passes frames over gives the messages, counters and
+diagnostics of one that passes nothing over.
 
     pip install atheris
     python fuzz/fuzz_accel.py -max_total_time=600 [CORPUS_DIR...]
@@ -19,14 +24,18 @@ module with AddressSanitizer and preload its runtime, for example::
 
 from __future__ import annotations
 
+import os
+import struct
 import sys
+import tempfile
 
 import atheris
 import common
 
 with atheris.instrument_imports():
     from sipladder import accel as accel_module
-    from sipladder.model import Frame
+    from sipladder import pipeline, readers
+    from sipladder.model import Diagnostic, Frame
     from sipladder.net import decoder as decoder_module
     from sipladder.net.decoder import PacketDecoder
     from sipladder.sip.framing import split_datagram
@@ -63,6 +72,64 @@ def test_one_input(data: bytes) -> None:
         found = compiled.other_shard(frame.linktype, frame.data, 2, number)
         if found is not None:
             assert found == _python_other_shard(frame, number), data.hex()
+    _check_reader(data)
+
+
+_PATH = os.path.join(tempfile.mkdtemp(prefix="fuzz-accel-"), "f.pcap")
+
+
+def _check_reader(data: bytes) -> None:
+    """The input as a pcap file, read both ways (see the module's docstring)."""
+    endian = ">" if data[0] & 0x80 else "<"
+    nano = bool(data[0] & 0x40)
+    linktype = LINKTYPES[data[0] % len(LINKTYPES)]
+    snaplen = 0 if data[0] & 0x20 else 200
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    header = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+    record = struct.pack(endian + "IIII", 1_700_000_000, 5, len(data) - 1, len(data) - 1)
+    content = header + record + data[1:] + record + data[1:] + data[1:]
+    with open(_PATH, "wb") as f:
+        f.write(content)
+    block = 1 + (data[-1] * 7) % 300
+    assert _read(block, True) == _read(block, False), data.hex()
+    for number in (0, 1):
+        assert _worker(number, block, True) == _worker(number, block, False), data.hex()
+
+
+def _read(block: int, fast: bool) -> tuple[list[Frame], list[Diagnostic]]:
+    saved = readers._BLOCK, readers.accel
+    readers._BLOCK = block
+    if not fast:
+        readers.accel = None
+    try:
+        diagnostics: list[Diagnostic] = []
+        stream = readers.read_frames([_PATH], diagnostics.append)
+        assert isinstance(stream, readers.PcapFrames) == fast
+        return list(stream), diagnostics
+    finally:
+        readers._BLOCK, readers.accel = saved
+
+
+def _worker(number: int, block: int, fast: bool) -> tuple[object, ...]:
+    """A worker's messages, counters and diagnostics (each with the counts when it
+    came); ``fast``: its reader passes frames over, otherwise nothing is passed over."""
+    saved = readers._BLOCK, pipeline.accel
+    readers._BLOCK = block
+    if not fast:
+        pipeline.accel = None
+    try:
+        counters = pipeline.Counters()
+        events: list[object] = []
+
+        def report(diagnostic: Diagnostic) -> None:
+            events.append((counters.frames, counters.payloads, diagnostic))
+
+        shard = pipeline.Shard(number, 2)
+        frames = readers.read_frames([_PATH], report if number == 0 else pipeline._ignore)
+        messages = list(pipeline.messages_from_frames(frames, report, counters, shard))
+        return messages, counters, events, shard.unparsable
+    finally:
+        readers._BLOCK, pipeline.accel = saved
 
 
 def _python_other_shard(frame: Frame, number: int) -> tuple[int, int] | None:

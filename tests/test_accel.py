@@ -434,3 +434,35 @@ def test_a_worker_passes_over_other_parts_frames(
         for message in kept:
             assert message == by_index[message.index]
     assert sorted(m.index for kept in parts for m in kept) == sorted(by_index)
+
+
+# --------------------------------------------------------------------------- pcap_walk
+# (what it reads: tests/test_readers.py and tests/test_pipeline.py compare the compiled
+# reader with the Python one; here, that wrong arguments raise rather than crash)
+
+
+def test_pcap_walk_refuses_wrong_arguments(compiled: ModuleType) -> None:
+    from array import array
+
+    from sipladder.readers import _new_frame
+
+    state = array("q", bytes(8 * 7))
+    record = struct.pack("<IIII", 1, 2, 3, 3) + b"abc" + b"\x01\x02"  # then a cut header
+    items, used, corrupt = compiled.pcap_walk(record, state, 0, 0, 1, "f", _new_frame, None)
+    assert (items, used, corrupt) == ([Frame("f", 1, 1_000_002_000, 1, b"abc", 3)], 19, -1)
+    assert list(state) == [1, 1_000_002_000, 0, 0, 0, 0, 0]
+    ports = bytes(8192)
+    bad = [
+        (TypeError, (record, state, 0, 0, 1, "f", _new_frame)),  # too few
+        (ValueError, (record, array("q", [0] * 6), 0, 0, 1, "f", _new_frame, None)),
+        (ValueError, (record, array("i", [0] * 14), 0, 0, 1, "f", _new_frame, None)),
+        (BufferError, (record, b"\0" * 56, 0, 0, 1, "f", _new_frame, None)),  # read-only
+        (TypeError, (record, state, 0, 0, 1, "f", _new_frame, (2, 0))),
+        (ValueError, (record, state, 0, 0, 1, "f", _new_frame, (2, 0, b"\0" * 10))),
+        (TypeError, (record, state, 0, 0, 1, "f", _new_frame, (2, "0", ports))),
+        (TypeError, ("text", state, 0, 0, 1, "f", _new_frame, None)),
+        (TypeError, (record, state, 0, 0, 1, "f", None, None)),  # not callable
+    ]
+    for error, args in bad:
+        with pytest.raises(error):
+            compiled.pcap_walk(*args)

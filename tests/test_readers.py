@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +21,11 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter, PcapWriter
 
+from sipladder import readers
 from sipladder.errors import CaptureError
 from sipladder.model import Diagnostic, Frame
-from sipladder.readers import read_frames
+from sipladder.readers import MAX_CAPLEN, read_frames
+from tests.captures import CAPTURES, ROOT
 
 # --------------------------------------------------------------------------- writers
 # Written by hand (not by the code under test) so that byte order, nanosecond
@@ -490,3 +494,218 @@ def test_pcapng_other_blocks_are_skipped_without_counting(tmp_path: Path) -> Non
     )
     frames, diagnostics = read_all([write(tmp_path, "other.pcapng", data)])
     assert [(f.number, f.data[:1]) for f in frames] == [(1, b"a"), (2, b"b")] and diagnostics == []
+
+
+# --------------------------------------------------------------------------- compiled reader
+# A plain classic pcap file is read in blocks by the compiled accelerator (readers.PcapFrames,
+# accel.pcap_walk). It must give what the Python reader (_PcapReader and _frames_of)
+# gives: the same frames, numbers, diagnostics, wherever the blocks split the records.
+
+PURE = os.environ.get("SIPLADDER_PURE", "") not in ("", "0")
+needs_accel = pytest.mark.skipif(PURE, reason="SIPLADDER_PURE=1: the accelerator is off")
+
+
+def read_python(path: str) -> tuple[list[Frame], list[Diagnostic]]:
+    """The Python reader's frames and diagnostics (the reference)."""
+    raw, reader = readers._open(path)
+    diagnostics: list[Diagnostic] = []
+    frames = list(readers._frames_of(path, raw, reader, diagnostics.append))
+    return frames, diagnostics
+
+
+def read_compiled(
+    path: str, monkeypatch: pytest.MonkeyPatch, block: int | None = None
+) -> tuple[list[Frame], list[Diagnostic]]:
+    """The compiled reader's, with blocks of ``block`` bytes."""
+    with monkeypatch.context() as patch:
+        if block is not None:
+            patch.setattr(readers, "_BLOCK", block)
+        diagnostics: list[Diagnostic] = []
+        stream = read_frames([path], diagnostics.append)
+        assert isinstance(stream, readers.PcapFrames)  # (not the Python reader again)
+        frames = list(stream)
+    return frames, diagnostics
+
+
+@needs_accel
+def test_the_compiled_reader_reads_plain_pcap_files_only(tmp_path: Path) -> None:
+    """gzip, pcapng and standard input keep the Python readers."""
+    pcap = pcap_bytes([(T0, udp_frame(), None)])
+    plain = write(tmp_path, "a.pcap", pcap)
+    assert isinstance(read_frames([plain], lambda d: None), readers.PcapFrames)
+    packed = write(tmp_path, "a.pcap.gz", gzip.compress(pcap))
+    ng = write(tmp_path, "a.pcapng", shb() + idb("<", 1) + epb("<", 0, 1, udp_frame()))
+    for other in (packed, ng):
+        stream = read_frames([other], lambda d: None)
+        assert not isinstance(stream, readers.PcapFrames)
+        assert [f.data for f in stream] == [udp_frame()]
+
+
+@needs_accel
+@pytest.mark.parametrize("path", [c for c in CAPTURES if c.endswith((".pcap", ".cap"))])
+def test_the_compiled_reader_on_every_capture(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = str(ROOT / path)
+    if not isinstance(read_frames([full], lambda d: None), readers.PcapFrames):
+        pytest.skip("not a classic pcap file (the Python reader reads it)")  # (one pcapng)
+    expected = read_python(full)
+    assert read_compiled(full, monkeypatch) == expected
+    assert read_compiled(full, monkeypatch, block=1000) == expected
+
+
+def _records(endian: str, records: list[tuple[int, int, bytes, int]]) -> bytes:
+    """Record headers written field by field: (sec, frac, data, orig_len)."""
+    return b"".join(
+        struct.pack(endian + "IIII", sec, frac, len(data), orig_len) + data
+        for sec, frac, data, orig_len in records
+    )
+
+
+def _header(endian: str, nano: bool, snaplen: int, linktype: int = 1) -> bytes:
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    return struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+
+
+# Frames with everything the bookkeeping looks at: an empty one, timestamps going back
+# (twice), frames longer than the snap length (20), the largest field values.
+_AWKWARD = [
+    (1_700_000_000, 5, b"A" * 30, 30),
+    (1_700_000_000, 4, b"", 60),  # back; empty
+    (1_700_000_001, 999_999, b"B" * 19, 1500),
+    (1_699_999_999, 0, b"C" * 21, 21),  # back again; over the snap length
+    (0xFFFFFFFF, 0xFFFFFFFF, b"D" * 20, 0xFFFFFFFF),
+    (7, 1, b"E" * 40, 40),  # back; over
+]
+
+
+def _ending(name: str, endian: str) -> bytes:
+    """How the file ends after the records above."""
+    head = struct.Struct(endian + "IIII").pack
+    return {
+        "clean": b"",
+        "in-a-header-1": b"\x01",
+        "in-a-header-15": b"\x01" * 15,
+        "in-data": head(1, 2, 10, 10) + b"xyz",
+        "header-only": head(1, 2, 3, 3),
+        "corrupt-length": head(1, 2, MAX_CAPLEN + 1, 1) + b"\x00" * 40,
+        "corrupt-length-cut": head(1, 2, 0xFFFFFFFF, 0),  # (the length is what counts)
+    }[name]
+
+
+_ENDINGS = ["clean", "in-a-header-1", "in-a-header-15", "in-data", "header-only"]
+_ENDINGS += ["corrupt-length", "corrupt-length-cut"]
+
+
+@needs_accel
+@pytest.mark.parametrize("ending", _ENDINGS)
+@pytest.mark.parametrize("endian", ["<", ">"], ids=["little-endian", "big-endian"])
+@pytest.mark.parametrize("nano", [False, True], ids=["microseconds", "nanoseconds"])
+def test_the_compiled_reader_with_blocks_split_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ending: str, endian: str, nano: bool
+) -> None:
+    """Every block size from 1 byte to the whole file: each record header and each
+    packet split at every place, and the end met in a header, in data, in a bad record."""
+    content = _header(endian, nano, 20) + _records(endian, _AWKWARD) + _ending(ending, endian)
+    path = write(tmp_path, "f.pcap", content)
+    expected = read_python(path)
+    frames, diagnostics = expected
+    assert len(frames) == len(_AWKWARD)  # (the reference read what it should)
+    codes = {d.code for d in diagnostics}
+    assert {"timestamps-backwards", "snaplen-exceeded"} <= codes
+    assert ("capture-truncated" in codes) == (ending.startswith(("in-", "header")))
+    assert ("capture-corrupt" in codes) == ending.startswith("corrupt")
+    for block in range(1, len(content) - 24 + 2):
+        assert read_compiled(path, monkeypatch, block) == expected, block
+
+
+@needs_accel
+@pytest.mark.parametrize("caplen", [MAX_CAPLEN, MAX_CAPLEN + 1])
+def test_the_compiled_reader_at_the_largest_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplen: int
+) -> None:
+    """A record of MAX_CAPLEN bytes is read (longer than a block), one byte more is corrupt."""
+    records = [(1, 0, b"a" * 10, 10), (2, 0, b"b" * caplen, caplen), (3, 0, b"c", 1)]
+    path = write(tmp_path, "big.pcap", _header("<", False, 0) + _records("<", records))
+    expected = read_python(path)
+    assert len(expected[0]) == (3 if caplen == MAX_CAPLEN else 1)
+    for block in (None, 16, 1000, 100_000, MAX_CAPLEN + 15, MAX_CAPLEN + 16, MAX_CAPLEN + 50):
+        assert read_compiled(path, monkeypatch, block) == expected, block
+
+
+@needs_accel
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 0xFFFFFFFF),
+            st.integers(0, 0xFFFFFFFF),
+            st.binary(max_size=40),
+            st.integers(0, 0xFFFFFFFF),
+        ),
+        max_size=8,
+    ),
+    st.binary(max_size=40),
+    st.sampled_from(["<", ">"]),
+    st.booleans(),
+    st.integers(0, 50),
+    st.integers(1, 300),
+)
+def test_the_compiled_reader_on_generated_files(
+    records: list[tuple[int, int, bytes, int]],
+    tail: bytes,
+    endian: str,
+    nano: bool,
+    snaplen: int,
+    block: int,
+) -> None:
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        content = _header(endian, nano, snaplen) + _records(endian, records) + tail
+        path = write(Path(folder), "g.pcap", content)
+        assert read_compiled(path, patch, block) == read_python(path)
+
+
+class _FailingAfter:
+    """A file that raises OSError for any read past its first ``limit`` bytes."""
+
+    def __init__(self, inner: io.BufferedReader, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if n != 0 and self.inner.tell() + max(n, 1) > self.limit:
+            raise OSError(5, "Input/output error")
+        return self.inner.read(n)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@needs_accel
+def test_the_compiled_reader_on_a_read_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails (a disk error) ends the file with capture-unreadable after the
+    frames read before it, as the Python reader does when the error falls between the
+    same records (the compiled reader reads a block at once: a failing block loses the
+    records in it that the Python reader, reading record by record, would have read)."""
+    path = write(tmp_path, "f.pcap", _header("<", False, 20) + _records("<", _AWKWARD))
+    limit = 24 + 2 * 16 + 30  # the file header and the first two records (30 + 0 bytes)
+    results = []
+    for fast in (True, False):
+        with monkeypatch.context() as patch:
+            patch.setattr(readers, "_BLOCK", 2 * 16 + 30)
+            if not fast:
+                patch.setattr(readers, "accel", None)
+            diagnostics: list[Diagnostic] = []
+            stream = read_frames([path], diagnostics.append)
+            assert isinstance(stream, readers.PcapFrames) == fast
+            reader = stream._reader if fast else stream.gi_frame.f_locals["reader"]  # type: ignore[attr-defined]
+            reader.f = _FailingAfter(reader.f, limit)
+            results.append((list(stream), diagnostics))
+    assert results[0] == results[1]
+    frames, diagnostics = results[0]
+    assert [f.number for f in frames] == [1, 2]
+    assert [(d.frame, d.code) for d in diagnostics] == [
+        (3, "capture-unreadable"),
+        (1, "snaplen-exceeded"),
+        (2, "timestamps-backwards"),
+    ]
