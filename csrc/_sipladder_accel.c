@@ -3,8 +3,9 @@
  *
  * Each function here does exactly what its pure-Python original does (named in its
  * comment), or answers "not for me" (None) and lets the original do the work. The first
- * three run once per packet on every worker, before any parsing (looks_like_sip, the
- * Call-ID hint, the decoding of a plain UDP datagram); the parser's fast path
+ * ones run once per packet on every worker, before any parsing (looks_like_sip, the
+ * Call-ID hint, the decoding of a plain UDP datagram, the walk over a classic pcap
+ * file's records that passes over another worker's datagrams); the parser's fast path
  * (parse_fast) reads a SIP message that breaks no rule with the Python parser's own memo
  * tables and functions. In CPython these cost two thirds of a `sipladder calls` run.
  * sipladder/accel.py loads this module (and checks ACCEL_VERSION); with the module

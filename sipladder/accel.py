@@ -4,7 +4,9 @@ The accelerator (``csrc/_sipladder_accel.c``, built by ``pip install`` when a C
 compiler is there) holds compiled twins of functions that run once per packet or per
 SIP message on every worker: :func:`sipladder.sip.parser.looks_like_sip`,
 :func:`sipladder.sip.skim.call_id_hint`, the link/IP/UDP decoding of a plain UDP
-datagram (:mod:`sipladder.net`), and the parser's fast path for a message that breaks no
+datagram (:mod:`sipladder.net`), the reading of a classic pcap file's records
+(:class:`sipladder.readers.PcapFrames`, which for a worker also passes over another
+worker's datagrams), and the parser's fast path for a message that breaks no
 rule (:func:`sipladder.sip.parser.parse_message`, with the parser's own memo tables and
 record). Each gives the same answers as its Python original, or leaves the work to it
 (``tests/test_accel.py`` and ``tests/sip/test_sip_compiled.py`` check this on every test

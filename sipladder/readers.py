@@ -35,6 +35,11 @@ reader and replace the per-packet path, because the stock readers (scapy 2.6-2.8
 second, per interface) and the per-interface link type too; we convert the ticks to
 integer nanoseconds exactly (no float on the way).
 
+Where the compiled accelerator is in use (:mod:`sipladder.accel`), a plain classic pcap
+file (not compressed, not standard input) is read in blocks and its records walked in C
+(:class:`PcapFrames`): the same frames and diagnostics, a fraction of the time; a
+worker's reader there passes over the frames of another worker's share itself.
+
 Standard input is not seekable, so the gzip and magic sniffing is done here with
 ``peek`` rather than by scapy's ``open`` (which seeks back after reading the magic).
 """
