@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 from sipladder.correlate.calls import CallBuilder, build_call
 from sipladder.correlate.dialogs import DialogBuilder, DialogTable
-from sipladder.correlate.hops import HopLinker
 from sipladder.correlate.registrations import build_registrations
 from sipladder.correlate.transactions import TransactionTable, TxBuilder
 from sipladder.model import Call, Dialog, Message, Registration, Transaction
@@ -75,28 +74,38 @@ class Correlator:
     each message): then only :meth:`finish_calls` gives a result.
     """
 
-    __slots__ = ("_transactions", "_hops", "_dialogs", "_calls", "_keep_messages", "_calls_only",
+    __slots__ = ("_transactions", "_dialogs", "_calls", "_keep_messages", "_calls_only",
                  "_messages", "_indices", "_call_ids", "_links", "_unattached",
                  "_unattached_calls", "_attached", "_finished", "_result")  # fmt: skip
 
+    # (calls_only: the per-message lists are not made; see __init__)
+    _messages: list[Message]
+    _indices: list[int]
+    _call_ids: list[str | None]
+    _links: list[MessageLinks]
+    _unattached: list[int]
+
     def __init__(self, *, keep_messages: bool = True, calls_only: bool = False) -> None:
         self._transactions = TransactionTable()
-        self._hops = HopLinker()
-        self._dialogs = DialogTable()
+        #: made at the first message with both tags (what most Call-IDs of the streaming
+        #: path, one correlator each, never see: REGISTER, OPTIONS...)
+        self._dialogs: DialogTable | None = None
         self._calls: dict[str, CallBuilder] = {}
         self._keep_messages = keep_messages and not calls_only
         #: ``calls_only``: keep only what :meth:`finish_calls` reads, not each message's
         #: links (three list entries and a tuple per message, to make and to free)
         self._calls_only = calls_only
-        self._messages: list[Message] = []
-        self._indices: list[int] = []  #: Message.index of each message fed, in order
-        self._call_ids: list[str | None] = []  #: and its Call-ID
-        self._links: list[MessageLinks] = []
-        #: positions of the messages with a transaction but no dialog (yet): those that
-        #: _attach_creating_messages looks at (the others it would pass over)
-        self._unattached: list[int] = []
-        #: ``calls_only``: the transaction and Call-ID of each such message instead
+        #: ``calls_only``: the transaction and Call-ID of each message with a transaction
+        #: but no dialog (yet), for _attach_creating_messages
         self._unattached_calls: list[tuple[int, str]] = []
+        if not calls_only:  # (a correlator per Call-ID makes and frees these by the thousand)
+            self._messages = []
+            self._indices = []  #: Message.index of each message fed, in order
+            self._call_ids = []  #: and its Call-ID
+            self._links = []
+            #: positions of the messages with a transaction but no dialog (yet): those that
+            #: _attach_creating_messages looks at (the others it would pass over)
+            self._unattached = []
         self._attached = False
         self._finished = False
         self._result: Correlation | None = None
@@ -107,12 +116,30 @@ class Correlator:
         # (the message's fields read once into locals: this runs for every message)
         sip = message.sip
         index = message.index
-        tx, retransmission = self._transactions.feed(message)
-        if tx is not None and tx.request == index and len(tx.messages) == 1:
-            self._hops.link(tx, sip)
-        dialog = self._dialogs.feed(message, tx, retransmission)
-        tx_id = None if tx is None else tx.id
+        # The tags, read once for the transactions and the dialogs (name_tag, inline)
+        from_tag = to_tag = None
+        addr = sip.from_
+        if addr is not None:
+            for name, value in addr.params:
+                if name == "tag":
+                    from_tag = value
+                    break
+        addr = sip.to
+        if addr is not None:
+            for name, value in addr.params:
+                if name == "tag":
+                    to_tag = value
+                    break
+        tx, retransmission = self._transactions.feed(message, from_tag, to_tag)
         call_id = sip.call_id
+        dialog = None
+        # a message without Call-ID or either tag identifies no dialog (DialogTable.feed)
+        if to_tag is not None and from_tag is not None and call_id is not None:
+            dialogs = self._dialogs
+            if dialogs is None:
+                dialogs = self._dialogs = DialogTable()
+            dialog = dialogs.feed(message, tx, retransmission, call_id, from_tag, to_tag)
+        tx_id = None if tx is None else tx.id
         if call_id is not None:
             ts_ns = message.ts_ns
             call = self._calls.get(call_id)
@@ -156,7 +183,7 @@ class Correlator:
                 if created is not None:
                     self._calls[owner].dialogs.setdefault(created, None)
             return
-        dialogs = self._dialogs.dialogs
+        dialogs = self.dialog_builders
         links = self._links
         for position in self._unattached:  # in order of the messages
             tx_id, _, retransmission = links[position]
@@ -209,7 +236,7 @@ class Correlator:
     @property
     def dialog_builders(self) -> list[DialogBuilder]:
         """The dialogs so far, mutable, by id (``messages[0]`` created each one)."""
-        return self._dialogs.dialogs
+        return [] if self._dialogs is None else self._dialogs.dialogs
 
     def finish(self) -> Correlation:
         """Freeze everything into records. Calling it again returns the same result."""
@@ -220,7 +247,7 @@ class Correlator:
         self._finished = True
         self._attach_creating_messages()
         builders = self._transactions.transactions
-        dialogs = self._dialogs.dialogs
+        dialogs = self.dialog_builders
         links = self._links
         transactions = tuple(b.freeze() for b in builders)
         calls = tuple(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sipladder.correlate.transactions import TxBuilder, name_tag
+from sipladder.correlate.transactions import TxBuilder
 from sipladder.model import (
     Dialog,
     DialogState,
@@ -116,17 +116,19 @@ class DialogTable:
         self.dialogs: list[DialogBuilder] = []
         self._by_key: dict[tuple[str, str, str], int] = {}
 
-    def feed(self, message: Message, tx: TxBuilder | None, retransmission: bool) -> int | None:
+    def feed(
+        self,
+        message: Message,
+        tx: TxBuilder | None,
+        retransmission: bool,
+        call_id: str,
+        from_tag: str,
+        to_tag: str,
+    ) -> int | None:
+        """The dialog of a message with a Call-ID and both tags (``name_tag`` of its From
+        and To, read once by the caller): without them, a message identifies no dialog
+        (a dialog-creating request, a 100 Trying, no dialog yet)."""
         sip = message.sip
-        call_id = sip.call_id
-        if call_id is None:
-            return None
-        to_tag = name_tag(sip.to)
-        if to_tag is None:
-            return None  # no dialog identified yet (a dialog-creating request, a 100 Trying)
-        from_tag = name_tag(sip.from_)
-        if from_tag is None:
-            return None
         # the two tags as an unordered pair (either side may send the request)
         key = (call_id, from_tag, to_tag) if from_tag <= to_tag else (call_id, to_tag, from_tag)
         index = self._by_key.get(key)

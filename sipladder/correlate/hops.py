@@ -14,30 +14,31 @@ transaction only, so it can never be taken for the far end's answer.
 
 from __future__ import annotations
 
-from sipladder.correlate.transactions import TxBuilder, via_identity
-from sipladder.model import SipMessage
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (transactions.py links each new transaction with link_hop)
+    from sipladder.correlate.transactions import TxBuilder
+
+#: (Call-ID, CSeq number, method, Via stack as ``via_identity`` gives it) -> the first
+#: transaction seen with them
+HopIndex = dict[tuple[object, ...], "TxBuilder"]
 
 
-class HopLinker:
-    """Gives each new transaction its hop number, request group and parent: one dict lookup."""
-
-    __slots__ = ("_index", "groups")
-
-    def __init__(self) -> None:
-        # (Call-ID, CSeq number, method, Via stack) -> transaction id of the first copy seen
-        self._index: dict[tuple[object, ...], TxBuilder] = {}
-        self.groups = 0
-
-    def link(self, tx: TxBuilder, sip: SipMessage) -> None:
-        vias = via_identity(sip)
-        call_id, cseq, method = tx.call_id, tx.cseq, tx.method
-        parent = self._index.get((call_id, cseq, method, vias[1:])) if len(vias) > 1 else None
-        if parent is not None and parent.id != tx.id:
-            tx.parent = parent.id
-            tx.hop = parent.hop + 1
-            tx.request_group = parent.request_group
-        else:
-            tx.request_group = self.groups
-            self.groups += 1
-        self._index.setdefault((call_id, cseq, method, vias), tx)
-
+def link_hop(
+    index: HopIndex, tx: TxBuilder, vias: tuple[tuple[str, str], ...], groups: int
+) -> int:
+    """Gives the new transaction ``tx``, whose request has the Via stack ``vias``
+    (:func:`~sipladder.correlate.transactions.via_identity`), its hop number, request
+    group and parent: one dict lookup. ``groups`` is the number of request groups so
+    far; returns it after ``tx``."""
+    call_id, cseq, method = tx.call_id, tx.cseq, tx.method
+    parent = index.get((call_id, cseq, method, vias[1:])) if len(vias) > 1 else None
+    if parent is not None and parent.id != tx.id:
+        tx.parent = parent.id
+        tx.hop = parent.hop + 1
+        tx.request_group = parent.request_group
+    else:
+        tx.request_group = groups
+        groups += 1
+    index.setdefault((call_id, cseq, method, vias), tx)
+    return groups

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sipladder.correlate.hops import HopIndex, link_hop
 from sipladder.model import (
     Endpoint,
     Message,
@@ -88,7 +89,11 @@ def has_magic_cookie(branch: str | None) -> bool:
     return branch is not None and branch.startswith(MAGIC_COOKIE)
 
 
-def via_identity(sip: SipMessage) -> tuple[tuple[str, str], ...]:
+#: A Via stack as compared across hops: (sent-by, branch) of each Via, top first.
+ViaIdentity = tuple[tuple[str, str], ...]
+
+
+def via_identity(sip: SipMessage) -> ViaIdentity:
     """The Via stack as (sent-by, branch) pairs: what a proxy leaves unchanged below its own."""
     vias = sip.vias
     if len(vias) == 1:  # (most messages: made once for every new transaction)
@@ -267,9 +272,10 @@ def key_for_method(key: TransactionKey, method: str) -> TransactionKey | None:
 
 
 class TransactionTable:
-    """Matches each message to its transaction; one dict lookup per message."""
+    """Matches each message to its transaction (one dict lookup per message), and links each
+    new transaction to the hop it was forwarded from (:mod:`sipladder.correlate.hops`)."""
 
-    __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses")
+    __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses", "_hops", "_groups")
 
     def __init__(self) -> None:
         self.transactions: list[TxBuilder] = []
@@ -279,45 +285,74 @@ class TransactionTable:
         #: objects to make and free); see _request_signature and _response
         self._seen: set[tuple[object, ...]] = set()
         self.orphan_responses = 0  #: responses whose request is not in the capture
+        self._hops: HopIndex = {}  #: see :func:`~sipladder.correlate.hops.link_hop`
+        self._groups = 0  #: request groups so far
 
-    def feed(self, message: Message) -> tuple[TxBuilder | None, bool]:
+    def feed(
+        self, message: Message, from_tag: str | None, to_tag: str | None
+    ) -> tuple[TxBuilder | None, bool]:
         """The transaction the message belongs to (None if it has none) and whether it is
-        a retransmission."""
-        if message.sip.kind is _REQUEST:
-            return self._request(message)
-        return self._response(message)
-
-    # ------------------------------------------------------------------ requests
-
-    def _request(self, message: Message) -> tuple[TxBuilder | None, bool]:
+        a retransmission. ``from_tag`` and ``to_tag`` are the message's (``name_tag`` of
+        its From and To): the caller reads them once for the dialogs too."""
         sip = message.sip
-        method = sip.method or "?"
-        tx: TxBuilder | None = None
-        found = transaction_key(sip, method)
-        if method == "ACK" and found is not None:
-            tx = self._ack_for_non_2xx(sip, *found)
-            if tx is not None:
-                return tx, self._add_request_copy(tx, message, ack=True)
-        if found is None:
+        request = sip.kind is _REQUEST
+        if request:
+            method = sip.method or "?"
+        else:
+            cseq = sip.cseq
+            method = (None if cseq is None else cseq.method) or "?"
+        # transaction_key(sip, method), inline (it runs for every message), keeping the
+        # top Via's branch and sent-by for a new transaction's hop (via_identity)
+        vias = sip.vias
+        branch: str | None = None
+        sent_by = ""
+        key: TransactionKey | None
+        if vias:
+            via = vias[0]
+            for name, value in via.params:  # (_branch)
+                if name == "branch":
+                    branch = value
+                    break
+            sent_by = _SENT_BY.get((via.host, via.port, via.transport)) or sent_by_key(via)
+            if branch is not None and branch.startswith(MAGIC_COOKIE):
+                # RFC 3261 section 17.2.3: branch + sent-by + method
+                key = (branch, sent_by, method)
+                rfc2543 = False
+            else:  # section 17.2.3, last paragraphs: the RFC 2543 fallback
+                cseq = sip.cseq
+                key = (
+                    "2543", sip.call_id or "", from_tag or "", "" if cseq is None else cseq.number,
+                    method, sent_by, branch or "",
+                )  # fmt: skip
+                rfc2543 = True
+        else:
+            key = None
+            rfc2543 = True
+        if not request:
+            return self._response(message, key, to_tag)
+        tx: TxBuilder | None
+        if key is None:
             # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
             # by where it travelled, so that its copies still count as retransmissions.
-            key: TransactionKey = (
+            key = (
                 "novia", str(message.src), str(message.dst), str(sip.call_id), str(sip.cseq), method
             )  # fmt: skip
-            rfc2543 = True
-        else:
-            key, rfc2543 = found
+        elif method == "ACK":
+            tx = self._ack_for_non_2xx(sip, key, rfc2543, to_tag)
+            if tx is not None:
+                return tx, self._add_request_copy(tx, message, ack=True)
         index = self._by_key.get(key)
         if index is not None:
             tx = self.transactions[index]
             # RFC 2543 matching also needs the Request-URI to be equal (section 17.2.3).
             if not (rfc2543 and tx.request_uri != sip.request_uri):
                 return tx, self._add_request_copy(tx, message)
-        tx = self._new(message, key, method, rfc2543)
-        return tx, False
+        return self._new(message, key, method, rfc2543, branch, sent_by, from_tag, to_tag), False
+
+    # ------------------------------------------------------------------ requests
 
     def _ack_for_non_2xx(
-        self, sip: SipMessage, ack_key: TransactionKey, rfc2543: bool
+        self, sip: SipMessage, ack_key: TransactionKey, rfc2543: bool, to_tag: str | None
     ) -> TxBuilder | None:
         """RFC 3261 section 17.1.1.3 / 17.2.3: the ACK for a non-2xx final response carries
         the INVITE's branch and belongs to the INVITE transaction."""
@@ -328,7 +363,7 @@ class TransactionTable:
         tx = self.transactions[index]
         if tx.final_status is None or 200 <= tx.final_status < 300:
             return None  # an ACK for a 2xx is not part of the INVITE transaction (17.1.1.3)
-        if rfc2543 and (tx.request_uri != sip.request_uri or tx.final_to_tag != sip.to_tag):
+        if rfc2543 and (tx.request_uri != sip.request_uri or tx.final_to_tag != to_tag):
             return None  # RFC 2543 ACK: Request-URI and To tag of the response must match
         return tx
 
@@ -345,42 +380,56 @@ class TransactionTable:
         return False
 
     def _new(
-        self, message: Message, key: TransactionKey, method: str, rfc2543: bool
+        self,
+        message: Message,
+        key: TransactionKey,
+        method: str,
+        rfc2543: bool,
+        branch: str | None,
+        sent_by: str,
+        from_tag: str | None,
+        to_tag: str | None,
     ) -> TxBuilder:
+        """A new transaction; ``branch`` and ``sent_by`` are the top Via's (as
+        :func:`_branch` and :func:`sent_by_key` give them; None and "" without Via)."""
         sip = message.sip
-        vias, cseq, from_, to = sip.vias, sip.cseq, sip.from_, sip.to
-        branch: str | None
-        if rfc2543:
-            branch = _branch(vias[0]) if vias else None
-        else:  # a magic-cookie key begins with the branch (transaction_key)
-            branch = key[0]  # type: ignore[assignment]
+        cseq, from_, to, call_id = sip.cseq, sip.from_, sip.to, sip.call_id
+        index = message.index
+        transactions = self.transactions
         tx = TxBuilder(
-            len(self.transactions),  # id
+            len(transactions),  # id
             key,
             method,
-            sip.call_id,
-            cseq.number if cseq else None,
+            call_id,
+            None if cseq is None else cseq.number,
             branch,
-
             message.src,  # client
             message.dst,  # server
-            message.index,  # request
+            index,  # request
             message.ts_ns,  # start_ns
             # An ACK for a 2xx has no transaction in the RFC (17.1.1.3): nothing to wait for.
             _INITIAL_STATE.get(method, _TRYING),
             rfc2543,
             sip.request_uri,
-            from_.uri if from_ else None,
-            to.uri if to else None,
-            name_tag(from_),
-            name_tag(to),
+            None if from_ is None else from_.uri,
+            None if to is None else to.uri,
+            from_tag,
+            to_tag,
         )
-        tx.messages.append(message.index)
+        tx.messages.append(index)
         self._seen.add(_request_signature(tx, message))
-        self.transactions.append(tx)
+        transactions.append(tx)
         self._by_key[key] = tx.id
         if method == "CANCEL":
             tx.cancels = self._cancelled_invite(sip, key, rfc2543)
+        # the hop (sipladder.correlate.hops): the Via stack as via_identity gives it, made
+        # of the top Via's parts already read when there is one Via (most requests)
+        vias = sip.vias
+        if len(vias) == 1:
+            identity: ViaIdentity = ((sent_by, branch or ""),)
+        else:
+            identity = via_identity(sip)
+        self._groups = link_hop(self._hops, tx, identity, self._groups)
         return tx
 
     def _cancelled_invite(
@@ -399,21 +448,21 @@ class TransactionTable:
 
     # ------------------------------------------------------------------ responses
 
-    def _response(self, message: Message) -> tuple[TxBuilder | None, bool]:
+    def _response(
+        self, message: Message, key: TransactionKey | None, to_tag: str | None
+    ) -> tuple[TxBuilder | None, bool]:
         sip = message.sip
-        cseq = sip.cseq
-        found = transaction_key(sip, (cseq.method if cseq else None) or "?")
-        index = self._by_key.get(found[0]) if found else None
+        index = None if key is None else self._by_key.get(key)
         status = sip.status
         if index is None or status is None:
             self.orphan_responses += 1
             return None, False
         tx = self.transactions[index]
-        tx.messages.append(message.index)
+        index = message.index
+        tx.messages.append(index)
         # A response retransmission repeats the same status from the same side on the same hop;
         # the To tag keeps the answers of different forks (same status) apart. (Endpoints as
         # their fields: an Endpoint's hash is a Python-level function; one hash per message.)
-        to_tag = name_tag(sip.to)
         src, dst = message.src, message.dst
         seen = self._seen
         before = len(seen)
@@ -423,9 +472,7 @@ class TransactionTable:
             tx.retransmissions += 1
             return tx, True
         ts_ns = message.ts_ns
-        tx.responses.append(
-            _new_response_seen(status, ts_ns, message.index, to_tag)
-        )
+        tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
         if status < 200:
             if tx.first_provisional_ns is None:
                 tx.first_provisional_ns = ts_ns
