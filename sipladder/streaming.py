@@ -48,6 +48,7 @@ from sipladder.model import (
     Diagnostic,
     DialogState,
     Message,
+    MessageKind,
     TransactionState,
     fast_constructor,
 )
@@ -174,16 +175,20 @@ _TX_ENDED = frozenset({TransactionState.COMPLETED, TransactionState.CONFIRMED,
 _SWEEP_NS = 1_000_000_000
 
 
-@dataclass(slots=True)
-class _Open:
-    """One Call-ID being correlated: its own correlator, and the ids its records have in
-    the whole stream (given in order of creation, as one correlator would give them)."""
+class _Open(Correlator):
+    """One Call-ID being correlated: a correlator of its own (``calls_only``), with the ids
+    its records have in the whole stream (given in order of creation, as one correlator
+    would give them). (A subclass rather than a record holding a correlator: one object
+    less to make and free per Call-ID.)"""
 
-    serial: int
-    correlator: Correlator
-    transaction_ids: list[int] = field(default_factory=list)  #: by local id
-    dialog_ids: list[int] = field(default_factory=list)
-    last_ns: int = 0
+    __slots__ = ("serial", "transaction_ids", "dialog_ids", "last_ns")
+
+    def __init__(self, serial: int) -> None:
+        Correlator.__init__(self, calls_only=True)
+        self.serial = serial
+        self.transaction_ids: list[int] = []  #: by local id
+        self.dialog_ids: list[int] = []
+        self.last_ns = 0
 
 
 class CallsByCallId:
@@ -232,31 +237,35 @@ class CallsByCallId:
                 self.exact = False  # its call record is out already, or would change
                 return
             self._serials += 1
-            entry = _Open(self._serials, Correlator(calls_only=True))
+            entry = _Open(self._serials)
         self._open[call_id] = entry  # (again) the most recently active
         now = entry.last_ns = message.ts_ns
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_NS
             self._sweep(now)
-        links = entry.correlator.feed(message)
+        tx_id, dialog, _ = entry.feed(message)
         # a correlator numbers its records 0, 1, 2...: a new one has the next number
-        tx_id = links.transaction
-        if tx_id is not None and tx_id == len(entry.transaction_ids):
-            entry.transaction_ids.append(len(self.created_transactions))
-            self.created_transactions.append(message.index)
-            created = entry.correlator.transaction_builders[tx_id]
-            if self.created_keys.setdefault(hash(created.key), entry.serial) != entry.serial:
-                self.exact = False  # the same key under another Call-ID
-            method = created.method
-            if (method == "CANCEL" and created.cancels is None) or method == "ACK":
-                self._looked_up(key_for_method(created.key, "INVITE"), entry)
-        elif tx_id is None and not sip.is_request:
+        if tx_id is not None:
+            ids = entry.transaction_ids
+            if tx_id == len(ids):
+                created_transactions = self.created_transactions
+                ids.append(len(created_transactions))
+                created_transactions.append(message.index)
+                created = entry.transaction_builders[tx_id]
+                serial = entry.serial
+                if self.created_keys.setdefault(hash(created.key), serial) != serial:
+                    self.exact = False  # the same key under another Call-ID
+                method = created.method
+                if (method == "CANCEL" and created.cancels is None) or method == "ACK":
+                    self._looked_up(key_for_method(created.key, "INVITE"), entry)
+        elif sip.kind is not _REQUEST:  # a response without transaction: the key it sought
             found = transaction_key(sip, sip.cseq_method or "?")
             self._looked_up(None if found is None else found[0], entry)
-        dialog = links.dialog
-        if dialog is not None and dialog == len(entry.dialog_ids):
-            entry.dialog_ids.append(len(self.created_dialogs))
-            self.created_dialogs.append(message.index)
+        if dialog is not None:
+            ids = entry.dialog_ids
+            if dialog == len(ids):
+                ids.append(len(self.created_dialogs))
+                self.created_dialogs.append(message.index)
 
     def _looked_up(self, found: TransactionKey | None, entry: _Open) -> None:
         """A key this Call-ID sought and did not find (a response's transaction, the INVITE
@@ -279,17 +288,16 @@ class CallsByCallId:
             if entry.last_ns > limit:
                 break
             del opened[call_id]
-            if _ended(entry.correlator):
+            if _ended(entry):
                 self._close(call_id, entry)
             else:
                 entry.last_ns = now_ns
                 opened[call_id] = entry
 
     def _close(self, call_id: str, entry: _Open) -> None:
-        correlator = entry.correlator
         calls = (
-            correlator.finish_calls(entry.transaction_ids, entry.dialog_ids)
-            if correlator.has_calls
+            entry.finish_calls(entry.transaction_ids, entry.dialog_ids)
+            if entry.has_calls
             else []
         )
         self._done[call_id] = bool(calls)
@@ -318,6 +326,7 @@ def _ended(correlator: Correlator) -> bool:
 
 
 _TERMINATED = DialogState.TERMINATED
+_REQUEST = MessageKind.REQUEST
 
 
 # --------------------------------------------------------------------------- one process

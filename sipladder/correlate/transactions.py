@@ -23,8 +23,10 @@ below) and the per-transaction record of first responses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from sipladder.correlate.hops import HopIndex, link_hop
 from sipladder.model import (
@@ -211,6 +213,27 @@ class TxBuilder:
         )
 
 
+def builder_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A positional constructor for the mutable slotted dataclass ``cls``: every field, in
+    field order, defaults not applied (:func:`~sipladder.model.fast_constructor` is the
+    same for the frozen records). For the builders made once per transaction or dialog:
+    calling the class goes through ``type.__call__`` to a dataclass ``__init__`` (run in
+    an interpreter loop of its own) that also fills the defaults; this one is a plain
+    function of attribute stores, a quarter of the instructions."""
+    names = list(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    args = ", ".join(f"a{i}" for i in range(len(names)))
+    lines = "".join(f"    o.{name} = a{i}\n" for i, name in enumerate(names))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    exec(f"def build({args}):\n    o = _new(_cls)\n{lines}    return o\n", namespace)  # noqa: S102
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+_T = TypeVar("_T")
+
+#: ``TxBuilder(...)`` with every field given, in order (builder_constructor)
+_new_tx = builder_constructor(TxBuilder)
+
+
 #: RFC 3261 section 18.2.2 / 19.1.2 (and RFC 7118 for WebSocket): the port a sent-by without
 #: one stands for, by Via transport.
 DEFAULT_PORTS = {"TLS": 5061, "WS": 80, "WSS": 443}
@@ -282,7 +305,7 @@ class TransactionTable:
         self._by_key: dict[TransactionKey, int] = {}
         #: the signature of each distinct message of each transaction, tagged with the
         #: transaction's id (one set for the table rather than one per transaction: fewer
-        #: objects to make and free); see _request_signature and _response
+        #: objects to make and free); see _add_request_copy and feed (responses)
         self._seen: set[tuple[object, ...]] = set()
         self.orphan_responses = 0  #: responses whose request is not in the capture
         self._hops: HopIndex = {}  #: see :func:`~sipladder.correlate.hops.link_hop`
@@ -328,9 +351,43 @@ class TransactionTable:
         else:
             key = None
             rfc2543 = True
-        if not request:
-            return self._response(message, key, to_tag)
-        tx: TxBuilder | None
+        if not request:  # a response: the transaction of its key (section 17.1.3)
+            index = None if key is None else self._by_key.get(key)
+            status = sip.status
+            if index is None or status is None:
+                self.orphan_responses += 1
+                return None, False
+            tx = self.transactions[index]
+            index = message.index
+            tx.messages.append(index)
+            # A response retransmission repeats the same status from the same side on the
+            # same hop; the To tag keeps the answers of different forks (same status) apart.
+            # (Endpoints as their fields: an Endpoint's hash is a Python-level function.)
+            src, dst = message.src, message.dst
+            seen = self._seen
+            before = len(seen)
+            # (eight items: never equal to a request's seven)
+            seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
+            if len(seen) == before:
+                tx.retransmissions += 1
+                return tx, True
+            ts_ns = message.ts_ns
+            tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
+            if status < 200:
+                if tx.first_provisional_ns is None:
+                    tx.first_provisional_ns = ts_ns
+                event = _PROVISIONAL
+            else:
+                if tx.final_status is None:
+                    tx.final_status = status
+                    tx.final_ns = ts_ns
+                    tx.final_to_tag = to_tag
+                event = _SUCCESS if status < 300 else _FAILURE
+            state = tx.state  # (TxBuilder.apply, inline)
+            tx.state = (INVITE_MACHINE if tx.method == "INVITE" else NON_INVITE_MACHINE).get(
+                (state, event), state
+            )
+            return tx, False
         if key is None:
             # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
             # by where it travelled, so that its copies still count as retransmissions.
@@ -338,9 +395,9 @@ class TransactionTable:
                 "novia", str(message.src), str(message.dst), str(sip.call_id), str(sip.cseq), method
             )  # fmt: skip
         elif method == "ACK":
-            tx = self._ack_for_non_2xx(sip, key, rfc2543, to_tag)
-            if tx is not None:
-                return tx, self._add_request_copy(tx, message, ack=True)
+            acked = self._ack_for_non_2xx(sip, key, rfc2543, to_tag)
+            if acked is not None:
+                return acked, self._add_request_copy(acked, message, ack=True)
         index = self._by_key.get(key)
         if index is not None:
             tx = self.transactions[index]
@@ -371,7 +428,9 @@ class TransactionTable:
         tx.messages.append(message.index)
         seen = self._seen
         before = len(seen)
-        seen.add(_request_signature(tx, message))
+        src, dst, sip = message.src, message.dst, message.sip
+        # what two copies of one request share (a response's signature has eight items)
+        seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri))
         if len(seen) == before:
             tx.retransmissions += 1
             return True
@@ -396,28 +455,41 @@ class TransactionTable:
         cseq, from_, to, call_id = sip.cseq, sip.from_, sip.to, sip.call_id
         index = message.index
         transactions = self.transactions
-        tx = TxBuilder(
+        src, dst = message.src, message.dst
+        tx = _new_tx(  # every field of TxBuilder, in order
             len(transactions),  # id
             key,
             method,
             call_id,
             None if cseq is None else cseq.number,
             branch,
-            message.src,  # client
-            message.dst,  # server
+            src,  # client
+            dst,  # server
             index,  # request
             message.ts_ns,  # start_ns
             # An ACK for a 2xx has no transaction in the RFC (17.1.1.3): nothing to wait for.
-            _INITIAL_STATE.get(method, _TRYING),
+            _INITIAL_STATE.get(method, _TRYING),  # state
             rfc2543,
             sip.request_uri,
             None if from_ is None else from_.uri,
             None if to is None else to.uri,
             from_tag,
             to_tag,
+            0,  # hop
+            0,  # request_group
+            None,  # parent
+            None,  # cancels
+            None,  # dialog
+            [index],  # messages
+            [],  # responses
+            0,  # retransmissions
+            None,  # first_provisional_ns
+            None,  # final_ns
+            None,  # final_status
+            None,  # final_to_tag
         )
-        tx.messages.append(index)
-        self._seen.add(_request_signature(tx, message))
+        # what two copies of one request share (a response's signature has eight items)
+        self._seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri))
         transactions.append(tx)
         self._by_key[key] = tx.id
         if method == "CANCEL":
@@ -445,55 +517,6 @@ class TransactionTable:
         if rfc2543 and self.transactions[index].request_uri != sip.request_uri:
             return None
         return index
-
-    # ------------------------------------------------------------------ responses
-
-    def _response(
-        self, message: Message, key: TransactionKey | None, to_tag: str | None
-    ) -> tuple[TxBuilder | None, bool]:
-        sip = message.sip
-        index = None if key is None else self._by_key.get(key)
-        status = sip.status
-        if index is None or status is None:
-            self.orphan_responses += 1
-            return None, False
-        tx = self.transactions[index]
-        index = message.index
-        tx.messages.append(index)
-        # A response retransmission repeats the same status from the same side on the same hop;
-        # the To tag keeps the answers of different forks (same status) apart. (Endpoints as
-        # their fields: an Endpoint's hash is a Python-level function; one hash per message.)
-        src, dst = message.src, message.dst
-        seen = self._seen
-        before = len(seen)
-        # (eight items: never equal to a request's seven)
-        seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
-        if len(seen) == before:
-            tx.retransmissions += 1
-            return tx, True
-        ts_ns = message.ts_ns
-        tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
-        if status < 200:
-            if tx.first_provisional_ns is None:
-                tx.first_provisional_ns = ts_ns
-            event = _PROVISIONAL
-        else:
-            if tx.final_status is None:
-                tx.final_status = status
-                tx.final_ns = ts_ns
-                tx.final_to_tag = to_tag
-            event = _SUCCESS if status < 300 else _FAILURE
-        state = tx.state  # (TxBuilder.apply, inline: once per response)
-        tx.state = (INVITE_MACHINE if tx.method == "INVITE" else NON_INVITE_MACHINE).get(
-            (state, event), state
-        )
-        return tx, False
-
-
-def _request_signature(tx: TxBuilder, message: Message) -> tuple[object, ...]:
-    """What two copies of one request of ``tx`` share (see TransactionTable._response)."""
-    src, dst, sip = message.src, message.dst, message.sip
-    return (tx.id, src.ip, src.port, dst.ip, dst.port, sip.method, sip.request_uri)
 
 
 #: The state of a new transaction by method; any other method starts in Trying.
