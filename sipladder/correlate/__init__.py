@@ -110,7 +110,11 @@ class Correlator:
         self._finished = False
         self._result: Correlation | None = None
 
-    def feed(self, message: Message) -> MessageLinks:
+    def feed(self, message: Message) -> tuple[int | None, int | None, bool]:
+        """Correlate the next message; returns its :class:`MessageLinks` (transaction,
+        dialog, retransmission). A ``calls_only`` correlator, which keeps no links,
+        returns the same three values as a plain tuple (a named tuple costs five times as
+        much to make, and this runs for every message)."""
         if self._finished:
             raise RuntimeError("Correlator.feed() after finish(): start a new Correlator")
         # (the message's fields read once into locals: this runs for every message)
@@ -156,11 +160,11 @@ class Correlator:
                 call.transactions[tx_id] = None
             if dialog is not None:
                 call.dialogs[dialog] = None
-        links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
         if self._calls_only:
             if dialog is None and tx_id is not None and call_id is not None:
                 self._unattached_calls.append((tx_id, call_id))
-            return links
+            return tx_id, dialog, retransmission
+        links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
         if self._keep_messages:
             self._messages.append(message)
         if dialog is None and tx_id is not None:
@@ -217,11 +221,11 @@ class Correlator:
         if self._result is not None:
             return list(self._result.calls)
         self._attach_creating_messages()
-        builders = self._transactions.transactions
+        pick = self._transactions.transactions.__getitem__
         calls = [
             # from the builders: the calls read a few fields of their transactions, and a
             # frozen copy of each (made, read once and freed) cost more than the call itself
-            build_call(call, [builders[i] for i in call.transactions], transaction_ids, dialog_ids)
+            build_call(call, list(map(pick, call.transactions)), transaction_ids, dialog_ids)
             for call in self._calls.values()
             if call.has_invite
         ]

@@ -163,16 +163,17 @@ def build_call(
         state = CallState.COMPLETED if bye else CallState.ANSWERED
     invite = first.id if first else None
     bye_id = timings.bye.id if timings.bye else None
+    # (map over a bound method: a comprehension is a function call of its own, each time)
     if transaction_ids is None:
         tx_ids = tuple(builder.transactions)
     else:
-        tx_ids = tuple([transaction_ids[t] for t in builder.transactions])
+        tx_ids = tuple(map(transaction_ids.__getitem__, builder.transactions))
         invite = None if invite is None else transaction_ids[invite]
         bye_id = None if bye_id is None else transaction_ids[bye_id]
     if dialog_ids is None:
         dialogs = tuple(builder.dialogs)
     else:
-        dialogs = tuple([dialog_ids[d] for d in builder.dialogs])
+        dialogs = tuple(map(dialog_ids.__getitem__, builder.dialogs))
     return _new_call(  # every field of Call, in order
         builder.call_id,
         # caller and callee
