@@ -23,7 +23,7 @@ from typing import NamedTuple
 from sipladder.correlate.calls import CallBuilder, build_call
 from sipladder.correlate.dialogs import DialogBuilder, DialogTable
 from sipladder.correlate.registrations import build_registrations
-from sipladder.correlate.transactions import TransactionTable, TxBuilder
+from sipladder.correlate.transactions import TransactionTable, TxBuilder, builder_constructor
 from sipladder.model import Call, Dialog, Message, Registration, Transaction
 
 
@@ -39,6 +39,9 @@ class MessageLinks(NamedTuple):
 #: ``_new_links(MessageLinks, (transaction, dialog, retransmission))``: what the named
 #: tuple's own ``__new__`` (a Python function) does, without that call.
 _new_links = tuple.__new__
+
+#: ``CallBuilder(...)`` with every field given, in order (one per Call-ID)
+_new_call_builder = builder_constructor(CallBuilder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,14 +144,17 @@ class Correlator:
         if to_tag is not None and from_tag is not None and call_id is not None:
             dialogs = self._dialogs
             if dialogs is None:
-                dialogs = self._dialogs = DialogTable()
+                dialogs = self._dialogs = DialogTable(records=not self._calls_only)
             dialog = dialogs.feed(message, tx, retransmission, call_id, from_tag, to_tag)
         tx_id = None if tx is None else tx.id
         if call_id is not None:
             ts_ns = message.ts_ns
             call = self._calls.get(call_id)
             if call is None:
-                call = self._calls[call_id] = CallBuilder(call_id, ts_ns, ts_ns)
+                # (every field of CallBuilder, in order)
+                call = self._calls[call_id] = _new_call_builder(
+                    call_id, ts_ns, ts_ns, False, [], 0, {}, {}
+                )
             elif ts_ns > call.end_ns:
                 call.end_ns = ts_ns
             call.messages.append(index)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sipladder.correlate.transactions import TxBuilder
+from sipladder.correlate.transactions import TxBuilder, builder_constructor
 from sipladder.model import (
     Dialog,
     DialogState,
@@ -72,13 +72,16 @@ class DialogBuilder:
     messages: list[int] = field(default_factory=list)
     end_ns: int | None = None
 
-    def apply(self, event: DialogEvent, message: Message) -> None:
+    def apply(self, event: DialogEvent, message: Message, history: bool = True) -> None:
+        """The state after ``event`` (DIALOG_MACHINE); ``history=False`` records no
+        :class:`~sipladder.model.DialogStateChange` (DialogTable's ``records``)."""
         new = DIALOG_MACHINE.get((self.state, event))
         if new is None or new is self.state:
             return
         self.state = new
         ts_ns = message.ts_ns
-        self.history.append(_new_state_change(ts_ns, new, message.index))
+        if history:
+            self.history.append(_new_state_change(ts_ns, new, message.index))
         if new is _TERMINATED:
             self.end_ns = ts_ns
 
@@ -100,21 +103,27 @@ class DialogBuilder:
 
 
 _new_dialog = fast_constructor(Dialog)
+_new_dialog_builder = builder_constructor(DialogBuilder)
 _new_state_change = fast_constructor(DialogStateChange)
 # (a global is cheaper to read than an enum member, in the per-message paths)
 _REQUEST = MessageKind.REQUEST
 _TERMINATED = D.TERMINATED
 _PROVISIONAL, _SUCCESS, _FAILURE = DialogEvent.PROVISIONAL, DialogEvent.SUCCESS, DialogEvent.FAILURE
+_BYE, _GONE = DialogEvent.BYE, DialogEvent.GONE
 
 
 class DialogTable:
     """Finds (or creates) the dialog of each message: one dict lookup per message."""
 
-    __slots__ = ("dialogs", "_by_key")
+    __slots__ = ("dialogs", "_by_key", "_records")
 
-    def __init__(self) -> None:
+    def __init__(self, records: bool = True) -> None:
         self.dialogs: list[DialogBuilder] = []
         self._by_key: dict[tuple[str, str, str], int] = {}
+        #: False: keep of each dialog only what the calls read (its id, state, end and
+        #: creating transaction), not its history, messages and transactions, which only
+        #: its frozen record has (for Correlator(calls_only=True), which freezes none)
+        self._records = records
 
     def feed(
         self,
@@ -133,6 +142,7 @@ class DialogTable:
         key = (call_id, from_tag, to_tag) if from_tag <= to_tag else (call_id, to_tag, from_tag)
         index = self._by_key.get(key)
         dialog = self.dialogs[index] if index is not None else None
+        records = self._records
         if sip.kind is _REQUEST:
             method = sip.method or "?"
             if dialog is None:
@@ -140,9 +150,9 @@ class DialogTable:
                     return None
                 # An in-dialog request of a dialog that began before the capture.
                 dialog = self._new(key, call_id, from_tag, to_tag, message, method, None)
-                dialog.apply(DialogEvent.SUCCESS, message)
+                dialog.apply(_SUCCESS, message, records)
             if method == "BYE" and not retransmission:
-                dialog.apply(DialogEvent.BYE, message)
+                dialog.apply(_BYE, message, records)
         else:
             status = sip.status or 0
             creating = tx is not None and tx.to_tag is None and tx.method in DIALOG_CREATING
@@ -156,14 +166,15 @@ class DialogTable:
                         _PROVISIONAL if status < 200 else _SUCCESS if status < 300 else _FAILURE
                     )
                     if status != 100:
-                        dialog.apply(event, message)
+                        dialog.apply(event, message, records)
                 elif status in (481, 408):
-                    dialog.apply(DialogEvent.GONE, message)
-        dialog.messages.append(message.index)
-        if tx is not None:
-            dialog.transactions[tx.id] = None
-            if tx.dialog is None:
-                tx.dialog = dialog.id
+                    dialog.apply(_GONE, message, records)
+        if tx is not None and tx.dialog is None:
+            tx.dialog = dialog.id
+        if records:
+            dialog.messages.append(message.index)
+            if tx is not None:
+                dialog.transactions[tx.id] = None
         return dialog.id
 
     def _new(
@@ -176,9 +187,10 @@ class DialogTable:
         method: str,
         creating: int | None,
     ) -> DialogBuilder:
-        dialog = DialogBuilder(
-            len(self.dialogs), call_id, from_tag, to_tag, message.ts_ns, method, creating
-        )
+        dialog = _new_dialog_builder(  # every field of DialogBuilder, in order
+            len(self.dialogs), call_id, from_tag, to_tag, message.ts_ns, method, creating,
+            None, [], {}, [], None,  # state, history, transactions, messages, end_ns
+        )  # fmt: skip
         self.dialogs.append(dialog)
         self._by_key[key] = dialog.id
         return dialog
