@@ -74,12 +74,15 @@ class Correlator:
     capture's bytes. Registrations need the messages themselves (their Contact bindings):
     without them ``registrations`` is empty. The streaming ``calls`` path uses this
     (:mod:`sipladder.streaming`). ``calls_only=True`` keeps even less (not the links of
-    each message): then only :meth:`finish_calls` gives a result.
+    each message, nor what only the frozen records would have: the dialogs' history,
+    messages and transactions, the responses of non-INVITE transactions): then only
+    :meth:`finish_calls` gives a result.
     """
 
-    __slots__ = ("_transactions", "_dialogs", "_calls", "_keep_messages", "_calls_only",
-                 "_messages", "_indices", "_call_ids", "_links", "_unattached",
-                 "_unattached_calls", "_attached", "_finished", "_result")  # fmt: skip
+    __slots__ = ("_transactions", "transaction_builders", "_dialogs", "_calls",
+                 "_keep_messages", "_calls_only", "_messages", "_indices", "_call_ids",
+                 "_links", "_unattached", "_unattached_calls", "_attached", "_finished",
+                 "_result")  # fmt: skip
 
     # (calls_only: the per-message lists are not made; see __init__)
     _messages: list[Message]
@@ -89,7 +92,10 @@ class Correlator:
     _unattached: list[int]
 
     def __init__(self, *, keep_messages: bool = True, calls_only: bool = False) -> None:
-        self._transactions = TransactionTable()
+        self._transactions = TransactionTable(all_responses=not calls_only)
+        #: The transactions so far, mutable, by id (``messages[0]`` created each one). (An
+        #: attribute, not a property: the streaming path reads it for every new transaction.)
+        self.transaction_builders: list[TxBuilder] = self._transactions.transactions
         #: made at the first message with both tags (what most Call-IDs of the streaming
         #: path, one correlator each, never see: REGISTER, OPTIONS...)
         self._dialogs: DialogTable | None = None
@@ -167,8 +173,16 @@ class Correlator:
             if dialog is not None:
                 call.dialogs[dialog] = None
         if self._calls_only:
-            if dialog is None and tx_id is not None and call_id is not None:
-                self._unattached_calls.append((tx_id, call_id))
+            # (_attach_creating_messages: a message of the transaction's own Call-ID other
+            # than the one that created it adds nothing. That one was either recorded here
+            # already, or had a dialog, which its transaction then took and its call has.)
+            if (
+                dialog is None
+                and tx is not None
+                and call_id is not None
+                and (tx.request == index or call_id != tx.call_id)
+            ):
+                self._unattached_calls.append((tx.id, call_id))
             return tx_id, dialog, retransmission
         links = _new_links(MessageLinks, (tx_id, dialog, retransmission))
         if self._keep_messages:
@@ -237,11 +251,6 @@ class Correlator:
         ]
         self._finished = True
         return calls
-
-    @property
-    def transaction_builders(self) -> list[TxBuilder]:
-        """The transactions so far, mutable, by id (``messages[0]`` created each one)."""
-        return self._transactions.transactions
 
     @property
     def dialog_builders(self) -> list[DialogBuilder]:

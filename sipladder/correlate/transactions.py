@@ -298,9 +298,10 @@ class TransactionTable:
     """Matches each message to its transaction (one dict lookup per message), and links each
     new transaction to the hop it was forwarded from (:mod:`sipladder.correlate.hops`)."""
 
-    __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses", "_hops", "_groups")
+    __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses", "_hops", "_groups",
+                 "_all_responses")  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, all_responses: bool = True) -> None:
         self.transactions: list[TxBuilder] = []
         self._by_key: dict[TransactionKey, int] = {}
         #: the signature of each distinct message of each transaction, tagged with the
@@ -310,6 +311,9 @@ class TransactionTable:
         self.orphan_responses = 0  #: responses whose request is not in the capture
         self._hops: HopIndex = {}  #: see :func:`~sipladder.correlate.hops.link_hop`
         self._groups = 0  #: request groups so far
+        #: False: only INVITE transactions keep their responses (TxBuilder.responses), for
+        #: Correlator(calls_only=True): the calls' timings read only the INVITEs'
+        self._all_responses = all_responses
 
     def feed(
         self, message: Message, from_tag: str | None, to_tag: str | None
@@ -372,7 +376,8 @@ class TransactionTable:
                 tx.retransmissions += 1
                 return tx, True
             ts_ns = message.ts_ns
-            tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
+            if self._all_responses or tx.method == "INVITE":
+                tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
             if status < 200:
                 if tx.first_provisional_ns is None:
                     tx.first_provisional_ns = ts_ns
