@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from sipladder.correlate import Correlator
 from sipladder.model import CallState
 from tests.correlate.sipflow import Flow, ms
 
@@ -215,3 +218,25 @@ def test_reinvite_only_without_bye_is_answered() -> None:
     f.request("INVITE", 0, A, B, branch="z9hG4bK7", to_tag="b", cseq=5)
     (call,) = f.correlation.calls
     assert call.state is CallState.ANSWERED and call.release_ns is None
+
+
+@pytest.mark.parametrize("moved", [1, 2], ids=["100-elsewhere", "180-elsewhere"])
+def test_dialog_of_a_transaction_spanning_call_ids_is_each_calls(moved: int) -> None:
+    # The 100 or the 180 matches the INVITE by branch (RFC 3261 17.1.3) but carries another
+    # Call-ID. The dialog the 180 creates belongs, through the INVITE's transaction, to the
+    # calls of both Call-IDs (the messages without To tag join it once it exists). A
+    # correlator that keeps only the calls (the streaming path's fallback) says the same.
+    f = Flow()
+    inv = f.request("INVITE", 0, "10.0.0.1", "10.0.0.2", branch="z9hG4bKx", call_id="call-1")
+    f.response(100, 5, inv)
+    f.response(180, 10, inv, to_tag="t1")
+    f.request("INVITE", 20, "10.0.0.3", "10.0.0.2", branch="z9hG4bKy", call_id="call-2")
+    other = f.messages[moved]
+    f.messages[moved] = replace(other, sip=replace(other.sip, call_id="call-2"))
+    correlation = f.correlation
+    assert len(correlation.dialogs) == 1
+    assert [call.dialogs for call in correlation.calls] == [(0,), (0,)]
+    lean = Correlator(calls_only=True)
+    for message in f.messages:
+        lean.feed(message)
+    assert lean.finish_calls() == list(correlation.calls)

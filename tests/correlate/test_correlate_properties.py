@@ -6,9 +6,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sipladder.correlate import correlate
+from sipladder.correlate import Correlator, correlate
+from sipladder.correlate.transactions import transaction_key
 from sipladder.model import (
     CSeq,
+    DialogState,
     Endpoint,
     Message,
     MessageKind,
@@ -98,3 +100,44 @@ def test_any_stream_correlates_consistently(messages: list[Message]) -> None:
     for reg in c.registrations:
         assert reg.delay_ns is None or (reg.delay_ns >= 0 and reg.final_status is not None)
     assert sum(link.retransmission for link in c.links) == c.retransmissions
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_a_calls_only_correlator_gives_the_same_calls(messages: list[Message]) -> None:
+    # Call-IDs c1 and c2 share branches and tags here: transactions and dialogs span
+    # Call-IDs, which a calls_only correlator (what the streaming path falls back to) must
+    # see as one over everything does, keeping less.
+    full = Correlator()
+    lean = Correlator(calls_only=True)
+    for message in messages:
+        assert tuple(lean.feed(message)) == tuple(full.feed(message))
+    c = full.finish()
+    assert lean.finish_calls() == list(c.calls)
+    for tx, kept in zip(c.transactions, lean.transaction_builders, strict=True):
+        assert (kept.state, kept.final_status, kept.final_ns, kept.dialog, kept.hop) == (
+            tx.state, tx.final_status, tx.final_ns, tx.dialog, tx.hop
+        )
+        # the responses only of INVITEs: the calls read no others
+        assert tuple(kept.responses) == (tx.responses if tx.method == "INVITE" else ())
+    for dialog, builder in zip(c.dialogs, lean.dialog_builders, strict=True):
+        assert (builder.state or DialogState.EARLY, builder.end_ns) == (dialog.state, dialog.end_ns)
+        assert builder.history == builder.messages == [] and builder.transactions == {}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_transactions_are_matched_by_transaction_key(messages: list[Message]) -> None:
+    # (TransactionTable.feed computes the key inline: it must be transaction_key's)
+    c = correlate(messages)
+    for tx in c.transactions:
+        found = transaction_key(messages[tx.request].sip, tx.method)
+        if found is None:
+            assert tx.key.startswith("novia|")
+        else:
+            assert (tx.key, tx.rfc2543) == ("|".join(map(str, found[0])), found[1])
+    for message, link in zip(messages, c.links, strict=True):
+        if not message.sip.is_request and link.transaction is not None:
+            found = transaction_key(message.sip, message.sip.cseq_method or "?")
+            assert found is not None
+            assert c.transactions[link.transaction].key == "|".join(map(str, found[0]))

@@ -7,12 +7,14 @@ from dataclasses import replace
 import pytest
 
 from sipladder.correlate import Correlator
+from sipladder.correlate.calls import CallBuilder
 from sipladder.correlate.dialogs import DialogBuilder
 from sipladder.correlate.transactions import (
     INVITE_MACHINE,
     NON_INVITE_MACHINE,
     Event,
     TxBuilder,
+    builder_constructor,
     key_for_method,
     name_tag,
     transaction_key,
@@ -423,6 +425,16 @@ def test_builders_freeze_every_field_into_its_place() -> None:
     assert dialog.freeze() == Dialog(**wanted)
     dialog.state = None
     assert dialog.freeze().state is DialogState.EARLY
+
+
+@pytest.mark.parametrize("cls", [TxBuilder, DialogBuilder, CallBuilder],
+                         ids=["transaction", "dialog", "call"])
+def test_builder_constructor_is_the_dataclass_constructor(cls: type) -> None:
+    values = [f"v-{name}" for name in cls.__dataclass_fields__]  # each its own value
+    built = builder_constructor(cls)(*values)
+    assert type(built) is cls
+    assert built == cls(*values)
+    assert [getattr(built, name) for name in cls.__dataclass_fields__] == values
 
 
 @pytest.mark.parametrize(
