@@ -143,7 +143,9 @@ class Correlator:
                 if name == "tag":
                     to_tag = value
                     break
-        tx, retransmission = self._transactions.feed(message, from_tag, to_tag)
+        transactions = self._transactions
+        tx = transactions.feed(message, from_tag, to_tag)
+        retransmission = transactions.retransmission
         call_id = sip.call_id
         dialog = None
         # a message without Call-ID or either tag identifies no dialog (DialogTable.feed)
@@ -242,13 +244,15 @@ class Correlator:
             return list(self._result.calls)
         self._attach_creating_messages()
         pick = self._transactions.transactions.__getitem__
-        calls = [
-            # from the builders: the calls read a few fields of their transactions, and a
-            # frozen copy of each (made, read once and freed) cost more than the call itself
-            build_call(call, list(map(pick, call.transactions)), transaction_ids, dialog_ids)
-            for call in self._calls.values()
-            if call.has_invite
-        ]
+        calls = []
+        for call in self._calls.values():  # (a loop: a comprehension is a call of its own)
+            if call.has_invite:
+                # from the builders: the calls read a few fields of their transactions, and a
+                # frozen copy of each (made, read once, freed) cost more than the call itself
+                calls.append(
+                    build_call(call, list(map(pick, call.transactions)), transaction_ids,
+                               dialog_ids)  # fmt: skip
+                )
         self._finished = True
         return calls
 

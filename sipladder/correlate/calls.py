@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import TypeVar
 
 from sipladder.analysis.timings import (
@@ -99,6 +100,7 @@ def call_state(answered: bool, bye: bool, cancelled: bool, final_status: int | N
 
 
 _new_call = fast_constructor(Call)  # one per call: positional, every field
+_request_group = attrgetter("request_group")
 
 
 def build_call(
@@ -133,8 +135,10 @@ def build_call(
     attempts = _challenge_chain(initial)
     invite_hops: list[TransactionView] = []  # (without attempts, the timings need none)
     if attempts:
-        groups = {t.request_group for t in attempts}
-        invite_hops = [t for t in transactions if t.request_group in groups]
+        groups = set(map(_request_group, attempts))
+        for t in transactions:  # (a loop: a comprehension is a function call of its own)
+            if t.request_group in groups:
+                invite_hops.append(t)
     timings = call_timings(attempts, byes, invite_hops)
     # The caller's CANCEL of the setup: linked by branch (section 9.1), or, from a UA that
     # built its CANCEL's Via differently, the same CSeq number sent from the same place.

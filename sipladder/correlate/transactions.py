@@ -299,7 +299,7 @@ class TransactionTable:
     new transaction to the hop it was forwarded from (:mod:`sipladder.correlate.hops`)."""
 
     __slots__ = ("transactions", "_by_key", "_seen", "orphan_responses", "_hops", "_groups",
-                 "_all_responses")  # fmt: skip
+                 "_all_responses", "retransmission")  # fmt: skip
 
     def __init__(self, all_responses: bool = True) -> None:
         self.transactions: list[TxBuilder] = []
@@ -314,13 +314,15 @@ class TransactionTable:
         #: False: only INVITE transactions keep their responses (TxBuilder.responses), for
         #: Correlator(calls_only=True): the calls' timings read only the INVITEs'
         self._all_responses = all_responses
+        #: whether the message fed last is a retransmission (set by feed: an attribute
+        #: rather than a second value returned, a tuple made and unpacked every message)
+        self.retransmission = False
 
-    def feed(
-        self, message: Message, from_tag: str | None, to_tag: str | None
-    ) -> tuple[TxBuilder | None, bool]:
-        """The transaction the message belongs to (None if it has none) and whether it is
-        a retransmission. ``from_tag`` and ``to_tag`` are the message's (``name_tag`` of
-        its From and To): the caller reads them once for the dialogs too."""
+    def feed(self, message: Message, from_tag: str | None, to_tag: str | None) -> TxBuilder | None:
+        """The transaction the message belongs to (None if it has none); whether it is a
+        retransmission is then :attr:`retransmission`. ``from_tag`` and ``to_tag`` are the
+        message's (``name_tag`` of its From and To): the caller reads them for the dialogs
+        too."""
         sip = message.sip
         request = sip.kind is _REQUEST
         if request:
@@ -360,7 +362,8 @@ class TransactionTable:
             status = sip.status
             if index is None or status is None:
                 self.orphan_responses += 1
-                return None, False
+                self.retransmission = False
+                return None
             tx = self.transactions[index]
             index = message.index
             tx.messages.append(index)
@@ -374,7 +377,8 @@ class TransactionTable:
             seen.add((tx.id, src.ip, src.port, dst.ip, dst.port, status, sip.reason, to_tag))
             if len(seen) == before:
                 tx.retransmissions += 1
-                return tx, True
+                self.retransmission = True
+                return tx
             ts_ns = message.ts_ns
             if self._all_responses or tx.method == "INVITE":
                 tx.responses.append(_new_response_seen(status, ts_ns, index, to_tag))
@@ -392,7 +396,8 @@ class TransactionTable:
             tx.state = (INVITE_MACHINE if tx.method == "INVITE" else NON_INVITE_MACHINE).get(
                 (state, event), state
             )
-            return tx, False
+            self.retransmission = False
+            return tx
         if key is None:
             # No Via: nothing to match on. Give it a transaction of its own on this hop, keyed
             # by where it travelled, so that its copies still count as retransmissions.
@@ -402,14 +407,17 @@ class TransactionTable:
         elif method == "ACK":
             acked = self._ack_for_non_2xx(sip, key, rfc2543, to_tag)
             if acked is not None:
-                return acked, self._add_request_copy(acked, message, ack=True)
+                self.retransmission = self._add_request_copy(acked, message, ack=True)
+                return acked
         index = self._by_key.get(key)
         if index is not None:
             tx = self.transactions[index]
             # RFC 2543 matching also needs the Request-URI to be equal (section 17.2.3).
             if not (rfc2543 and tx.request_uri != sip.request_uri):
-                return tx, self._add_request_copy(tx, message)
-        return self._new(message, key, method, rfc2543, branch, sent_by, from_tag, to_tag), False
+                self.retransmission = self._add_request_copy(tx, message)
+                return tx
+        self.retransmission = False
+        return self._new(message, key, method, rfc2543, branch, sent_by, from_tag, to_tag)
 
     # ------------------------------------------------------------------ requests
 
