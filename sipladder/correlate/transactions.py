@@ -309,7 +309,8 @@ class TransactionTable:
         #: objects to make and free); see _add_request_copy and feed (responses)
         self._seen: set[tuple[object, ...]] = set()
         self.orphan_responses = 0  #: responses whose request is not in the capture
-        self._hops: HopIndex = {}  #: see :func:`~sipladder.correlate.hops.link_hop`
+        #: see :func:`~sipladder.correlate.hops.link_hop`; made by _hop_index when needed
+        self._hops: HopIndex | None = None
         self._groups = 0  #: request groups so far
         #: False: only INVITE transactions keep their responses (TxBuilder.responses), for
         #: Correlator(calls_only=True): the calls' timings read only the INVITEs'
@@ -507,15 +508,39 @@ class TransactionTable:
         self._by_key[key] = tx.id
         if method == "CANCEL":
             tx.cancels = self._cancelled_invite(sip, key, rfc2543)
-        # the hop (sipladder.correlate.hops): the Via stack as via_identity gives it, made
-        # of the top Via's parts already read when there is one Via (most requests)
+        # The hop (sipladder.correlate.hops). A request with one Via (or none) has no
+        # previous hop: it starts a request group, and only the index needs its Via stack,
+        # for a next hop's lookup. That index is made when the first request with several
+        # Vias comes (_hop_index: most Call-IDs never see one, so never make it).
         vias = sip.vias
-        if len(vias) == 1:
-            identity: ViaIdentity = ((sent_by, branch or ""),)
+        hops = self._hops
+        if len(vias) > 1:
+            if hops is None:
+                hops = self._hops = self._hop_index()
+            self._groups = link_hop(hops, tx, via_identity(sip), self._groups)
         else:
-            identity = via_identity(sip)
-        self._groups = link_hop(self._hops, tx, identity, self._groups)
+            tx.request_group = self._groups  # (link_hop's result without a previous hop)
+            self._groups += 1
+            if hops is not None and vias:
+                hops.setdefault((call_id, tx.cseq, method, ((sent_by, branch or ""),)), tx)
         return tx
+
+    def _hop_index(self) -> HopIndex:
+        """The hop index (:func:`~sipladder.correlate.hops.link_hop`) of the transactions
+        before the newest, each of which has one Via or none: its Via stack is then in its
+        key (transaction_key: sent-by and branch). Without Via it has none, which no
+        lookup (by the stack below a next hop's top Via) can match: not indexed."""
+        index: HopIndex = {}
+        for tx in self.transactions[:-1]:
+            key = tx.key
+            if len(key) == 3:  # branch, sent-by, method
+                identity: ViaIdentity = ((key[1], key[0]),)  # type: ignore[assignment]
+            elif len(key) == 7:  # "2543", Call-ID, From tag, CSeq, method, sent-by, branch
+                identity = ((key[5], key[6]),)  # type: ignore[assignment]
+            else:  # "novia"
+                continue
+            index.setdefault((tx.call_id, tx.cseq, tx.method, identity), tx)
+        return index
 
     def _cancelled_invite(
         self, sip: SipMessage, cancel_key: TransactionKey, rfc2543: bool

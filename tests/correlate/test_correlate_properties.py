@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sipladder.correlate import Correlator, correlate
-from sipladder.correlate.transactions import transaction_key
+from sipladder.correlate.transactions import transaction_key, via_identity
 from sipladder.model import (
     CSeq,
     DialogState,
@@ -141,3 +141,27 @@ def test_transactions_are_matched_by_transaction_key(messages: list[Message]) ->
             found = transaction_key(message.sip, message.sip.cseq_method or "?")
             assert found is not None
             assert c.transactions[link.transaction].key == "|".join(map(str, found[0]))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_hops_follow_the_via_stacks(messages: list[Message]) -> None:
+    # The rule of sipladder.correlate.hops, restated over whole Via stacks: a transaction's
+    # parent is the first transaction whose request had the same Call-ID, CSeq number and
+    # method and the Via stack below this request's top Via. (The table indexes the stacks
+    # only from the first request with several Vias on: this must not show.)
+    c = correlate(messages)
+    first: dict[tuple[object, ...], int] = {}
+    groups = 0
+    for tx in c.transactions:
+        vias = via_identity(messages[tx.request].sip)
+        parent = first.get((tx.call_id, tx.cseq, tx.method, vias[1:])) if len(vias) > 1 else None
+        if parent is None:
+            assert (tx.parent, tx.hop, tx.request_group) == (None, 0, groups)
+            groups += 1
+        else:
+            parent_tx = c.transactions[parent]
+            assert (tx.parent, tx.hop, tx.request_group) == (
+                parent, parent_tx.hop + 1, parent_tx.request_group
+            )
+        first.setdefault((tx.call_id, tx.cseq, tx.method, vias), tx.id)
