@@ -457,28 +457,28 @@ static uint32_t crc32_of(const unsigned char *s, Py_ssize_t n)
 }
 
 /* The rest of other_shard's test, for a plain datagram not cut short that looks like
- * SIP: its payload is one SIP message as sipladder.sip.framing.split_datagram's fast
- * path finds it, with a Call-ID hint (skim.call_id_hint) of another part than ``number``
- * of ``count`` (skim.shard_of_bytes). */
-static int of_another_part(const Datagram *d, long count, long number)
+ * SIP: when its payload is one SIP message as sipladder.sip.framing.split_datagram's
+ * fast path finds it, with a Call-ID hint (skim.call_id_hint), the part of ``count``
+ * that hint names (skim.shard_of_bytes); -1 otherwise. */
+static long part_of(const Datagram *d, long count)
 {
     if (count < 1)
-        return 0;
+        return -1;
     const char *p = (const char *)d->data;
     Py_ssize_t m = d->length;
     /* split_datagram's fast path: no keep-alive first, a header section, and no second
      * start line after it */
     if (p[0] == '\r' || p[0] == '\n')
-        return 0;
+        return -1;
     Py_ssize_t head_end = find(p, 0, m, "\r\n\r\n", 4);
     if (head_end <= 0 || (find(p, head_end, m, "SIP", 3) >= 0 &&
                           (find(p, head_end, m, "SIP/", 4) >= 0 ||
                            find(p, head_end, m, "SIP2", 4) >= 0)))
-        return 0;
+        return -1;
     Py_ssize_t start, length;
     if (!call_id_hint_span(d->data, m, &start, &length))
-        return 0;
-    return (long)(crc32_of(d->data + start, length) % (uint32_t)count) != number;
+        return -1;
+    return (long)(crc32_of(d->data + start, length) % (uint32_t)count);
 }
 
 /* other_shard(linktype, data, count, number): (sport, dport) when the frame is a plain
@@ -502,7 +502,8 @@ static PyObject *accel_other_shard(PyObject *Py_UNUSED(self), PyObject *const *a
     long count = PyLong_AsLong(args[2]), number = PyLong_AsLong(args[3]);
     if (PyErr_Occurred())
         return NULL;
-    if (!of_another_part(&d, count, number))
+    long owner = part_of(&d, count);
+    if (owner < 0 || owner == number)
         Py_RETURN_NONE;
     return Py_BuildValue("(II)", d.sport, d.dport);
 }
@@ -558,7 +559,11 @@ static int append_passed(PyObject *items, long long count, long long bytes)
  * count, number) finds it, and neither of its ports has its bit set in the 8192-byte
  * bitmap ``ports`` (the decoder's udp_ports). Such frames are only counted: a run of
  * them in a row is one (frames, bytes) tuple in ``items`` (bytes: their captured
- * lengths plus 16 each), before the frame that ends it or at the end.
+ * lengths plus 16 each), before the frame that ends it or at the end. A frame that
+ * other_shard's test finds to be of the part ``number`` itself (the same datagram and
+ * ports tests, one SIP message by split_datagram's fast path, a Call-ID hint of this
+ * part) is the 1-tuple (frame,): the caller need not look for the message and its
+ * hint again.
  *
  * ``used`` is where the first record not read begins: its header or data goes past the
  * block's end (the caller reads on), or, with ``corrupt`` >= 0, its header claims
@@ -641,16 +646,21 @@ static PyObject *accel_pcap_walk(PyObject *Py_UNUSED(self), PyObject *const *arg
                 s[S_FIRST_OVER] = frame_number;
         }
         off += 16 + (Py_ssize_t)caplen;
+        int own = 0;
         if (bitmap != NULL && caplen > 0) {
             Datagram d;
             if (plain_udp(linktype, data, caplen, &d) && !d.truncated &&
-                looks_like_sip_impl(d.data, d.length) && of_another_part(&d, count, number) &&
                 !(bitmap[d.sport >> 3] & (1 << (d.sport & 7))) &&
-                !(bitmap[d.dport >> 3] & (1 << (d.dport & 7)))) {
-                s[S_PASSED]++;
-                passed++;
-                passed_bytes += caplen + 16;
-                continue;
+                !(bitmap[d.dport >> 3] & (1 << (d.dport & 7))) &&
+                looks_like_sip_impl(d.data, d.length)) {
+                long owner = part_of(&d, count);
+                if (owner >= 0 && owner != number) {
+                    s[S_PASSED]++;
+                    passed++;
+                    passed_bytes += caplen + 16;
+                    continue;
+                }
+                own = owner >= 0;
             }
         }
         if (passed) {
@@ -672,6 +682,13 @@ static PyObject *accel_pcap_walk(PyObject *Py_UNUSED(self), PyObject *const *arg
         Py_XDECREF(fargs[5]);
         if (frame == NULL)
             goto fail_items;
+        if (own) { /* (frame,): the worker's own plain datagram of one SIP message */
+            PyObject *one = PyTuple_Pack(1, frame);
+            Py_DECREF(frame);
+            if (one == NULL)
+                goto fail_items;
+            frame = one;
+        }
         int rc = PyList_Append(items, frame);
         Py_DECREF(frame);
         if (rc < 0)

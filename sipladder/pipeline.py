@@ -17,12 +17,15 @@ from sipladder.errors import SipParseError
 from sipladder.model import Diagnostic, Frame, Message, Payload, Severity, fast_constructor
 from sipladder.net.decoder import PacketDecoder
 from sipladder.progress import Progress
-from sipladder.readers import Passed, PcapFrames
+from sipladder.readers import Own, Passed, PcapFrames
 from sipladder.sip.framing import split_datagram
 from sipladder.sip.parser import looks_like_sip, parse_message
 from sipladder.sip.skim import call_id_hint, shard_of_bytes
 
 Report = Callable[[Diagnostic], None]
+# what a reader gives: frames, and for a worker reading a plain pcap file, counts of frames
+# passed over and the worker's own plain SIP datagrams (readers.PcapFrames.passing_over)
+_Read = Frame | Passed | Own
 # a Message per SIP message: built positionally, 7x cheaper than Message(...)
 _new_message = fast_constructor(Message)
 
@@ -90,7 +93,7 @@ class Counters:
 
 
 def messages_from_payloads(
-    payloads: Iterable[Payload | Passed],
+    payloads: Iterable[Payload | Passed | tuple[Payload]],
     report: Report,
     counters: Counters,
     start_index: int = 0,
@@ -99,38 +102,52 @@ def messages_from_payloads(
     index = start_index
     position = -1  # among every SIP-looking message, parsed or not (for shards)
     lead = shard is None or shard.number == 0
+    payload: Payload
     for item in payloads:
-        if item.__class__ is tuple:  # passed over: what the loop below would do with it
-            passed: int = item[0]  # type: ignore[index]
-            counters.payloads += passed
-            position += passed
-            continue
-        payload: Payload = item  # type: ignore[assignment]
-        counters.payloads += 1
-        if not looks_like_sip(payload.data):
-            counters.non_sip_payloads += 1
-            continue
-        if payload.truncated and lead:
-            report(
-                Diagnostic(
-                    payload.file,
-                    payload.frame,
-                    "sip-truncated",
-                    f"SIP message from {payload.src} lost its tail (cut by the snap length or"
-                    " a size limit, or a fragment or segment is missing): read as far as it goes",
-                    Severity.WARNING,
+        own = False
+        if item.__class__ is tuple:
+            if len(item) == 2:  # passed over: what the loop below would do with it
+                passed: int = item[0]  # type: ignore[assignment]
+                counters.payloads += passed
+                position += passed
+                continue
+            # (payload,): one SIP message of this shard, as the loop below would find it
+            payload = item[0]  # type: ignore[assignment]
+            counters.payloads += 1
+            own = True
+            chunks: list[bytes] | tuple[bytes] = (payload.data,)
+        else:
+            payload = item  # type: ignore[assignment]
+            counters.payloads += 1
+            if not looks_like_sip(payload.data):
+                counters.non_sip_payloads += 1
+                continue
+            if payload.truncated and lead:
+                report(
+                    Diagnostic(
+                        payload.file,
+                        payload.frame,
+                        "sip-truncated",
+                        f"SIP message from {payload.src} lost its tail (cut by the snap length"
+                        " or a size limit, or a fragment or segment is missing): read as far as"
+                        " it goes",
+                        Severity.WARNING,
+                    )
                 )
-            )
-        for chunk in split_datagram(payload.data):
+            chunks = split_datagram(payload.data)
+        for chunk in chunks:
             owner: int | None = None
             if shard is not None:
                 position += 1
                 index = position
-                hint = call_id_hint(chunk)
-                if hint is not None:
-                    owner = shard_of_bytes(hint, shard.count)
-                    if owner != shard.number:
-                        continue
+                if own:
+                    owner = shard.number
+                else:
+                    hint = call_id_hint(chunk)
+                    if hint is not None:
+                        owner = shard_of_bytes(hint, shard.count)
+                        if owner != shard.number:
+                            continue
             try:
                 sip = parse_message(chunk)
             except SipParseError as exc:
@@ -169,7 +186,7 @@ def messages_from_frames(
     report: Report,
     counters: Counters,
     shard: Shard | None = None,
-    track: Callable[[Iterable[Frame | Passed]], Iterable[Frame | Passed]] | None = None,
+    track: Callable[[Iterable[_Read]], Iterable[_Read]] | None = None,
 ) -> Iterator[Message]:
     """Decode every frame and parse every SIP message in it (of ``shard``), in capture
     order. Frame-level problems are reported by worker 0 of a shard only. ``track``, if
@@ -189,7 +206,7 @@ def messages_from_frames(
     other_part = None if shard is None or accel is None else accel.other_shard
     parts, part = (1, 0) if shard is None else (shard.count, shard.number)
     udp_ports = decoder.udp_ports
-    stream: Iterable[Frame | Passed] = frames
+    stream: Iterable[_Read] = frames
     if (
         other_part is not None
         and isinstance(frames, PcapFrames)
@@ -201,14 +218,26 @@ def messages_from_frames(
     if track is not None:
         stream = track(stream)
 
-    def payloads() -> Iterator[Payload | Passed]:
+    def payloads() -> Iterator[Payload | Passed | tuple[Payload]]:
+        frame: Frame
         for item in stream:
-            if item.__class__ is tuple:  # frames the reader passed over
-                passed: int = item[0]  # type: ignore[index]
-                counters.frames += passed
-                yield item  # type: ignore[misc]
+            if item.__class__ is tuple:
+                if len(item) == 2:  # frames the reader passed over
+                    passed: int = item[0]  # type: ignore[assignment]
+                    counters.frames += passed
+                    yield item  # type: ignore[misc]
+                    continue
+                # (frame,): a plain UDP datagram of one SIP message of this shard: the
+                # decoder's compiled path makes it one payload, given on as (payload,)
+                frame = item[0]  # type: ignore[assignment]
+                counters.frames += 1
+                found = decoder.feed(frame)
+                if len(found) == 1:
+                    yield (found[0],)
+                else:  # (never: the same tests made the reader say so)
+                    yield from found
                 continue
-            frame: Frame = item  # type: ignore[assignment]
+            frame = item  # type: ignore[assignment]
             counters.frames += 1
             if not frame.data:
                 frame_report(
@@ -256,7 +285,7 @@ def tracked_messages(
         progress.messages = lambda: counters.sip_messages
         progress.calls = invites.__len__
 
-    def track(stream: Iterable[Frame | Passed]) -> Iterable[Frame | Passed]:
+    def track(stream: Iterable[_Read]) -> Iterable[_Read]:
         return progress.track(stream, _frame_bytes, _frame_count)
 
     for message in messages_from_frames(frames, report, counters, shard, track):
@@ -266,11 +295,15 @@ def tracked_messages(
     progress.close()
 
 
-def _frame_bytes(item: Frame | Passed) -> int:
+def _frame_bytes(item: _Read) -> int:
     """A frame's bytes for the progress line (with its record header), or those of the
     frames the reader passed over."""
-    return item[1] if item.__class__ is tuple else len(item.data) + 16  # type: ignore[index,union-attr]
+    if item.__class__ is tuple:
+        if len(item) == 2:
+            return item[1]  # type: ignore[return-value]
+        item = item[0]  # type: ignore[assignment]
+    return len(item.data) + 16  # type: ignore[union-attr]
 
 
-def _frame_count(item: Frame | Passed) -> int:
-    return item[0] if item.__class__ is tuple else 1  # type: ignore[index]
+def _frame_count(item: _Read) -> int:
+    return item[0] if item.__class__ is tuple and len(item) == 2 else 1  # type: ignore[arg-type,return-value]

@@ -209,6 +209,11 @@ _BLOCK = 1 << 18
 #: in a row the reader passed over, and their bytes (captured lengths plus 16 each).
 Passed = tuple[int, int]
 
+#: In the frames of :meth:`PcapFrames.passing_over`: a frame that is a plain UDP
+#: datagram holding one SIP message (as split_datagram's fast path finds it) whose Call-ID
+#: hint names the worker's own part.
+Own = tuple[Frame]
+
 # the slots of the compiled walk's state (csrc/_sipladder_accel.c, pcap_walk)
 _NUMBER, _BACKWARDS, _FIRST_BACKWARDS, _OVER, _FIRST_OVER, _PASSED = 0, 2, 3, 4, 5, 6
 
@@ -251,13 +256,15 @@ class PcapFrames:
 
     def passing_over(
         self, count: int, number: int, udp_ports: Iterable[int]
-    ) -> Iterator[Frame | Passed]:
+    ) -> Iterator[Frame | Passed | Own]:
         """The frames, except those that :func:`sipladder.pipeline.messages_from_frames`
         would pass over for worker ``number`` of ``count`` (a frame of a link type the
         accelerator decodes, that ``accel.other_shard`` finds, neither of whose ports is
         in ``udp_ports``): a run of those in a row is one :data:`Passed` count instead,
-        before the next frame. Only before the frames are read; the caller must check
-        that the decoder passes over frames of :attr:`linktype` at all."""
+        before the next frame. A frame that passes the same tests but whose message is
+        of the part ``number`` comes as :data:`Own`. Only before the frames are read;
+        the caller must check that the decoder passes over frames of :attr:`linktype`
+        at all."""
         if self._frames is not None:
             raise RuntimeError("the frames are being read already")
         bitmap = bytearray(8192)
