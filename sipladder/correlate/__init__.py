@@ -92,7 +92,8 @@ class Correlator:
     _unattached: list[int]
 
     def __init__(self, *, keep_messages: bool = True, calls_only: bool = False) -> None:
-        self._transactions = TransactionTable(all_responses=not calls_only)
+        # (positional: a keyword argument to a class costs a dict, once per Call-ID here)
+        self._transactions = TransactionTable(not calls_only)  # all_responses
         #: The transactions so far, mutable, by id (``messages[0]`` created each one). (An
         #: attribute, not a property: the streaming path reads it for every new transaction.)
         self.transaction_builders: list[TxBuilder] = self._transactions.transactions
@@ -152,7 +153,7 @@ class Correlator:
         if to_tag is not None and from_tag is not None and call_id is not None:
             dialogs = self._dialogs
             if dialogs is None:
-                dialogs = self._dialogs = DialogTable(records=not self._calls_only)
+                dialogs = self._dialogs = DialogTable(not self._calls_only)  # records
             dialog = dialogs.feed(message, tx, retransmission, call_id, from_tag, to_tag)
         tx_id = None if tx is None else tx.id
         if call_id is not None:
