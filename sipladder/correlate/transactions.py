@@ -449,7 +449,7 @@ class TransactionTable:
             tx.retransmissions += 1
             return True
         if ack:
-            tx.apply(Event.ACK)
+            tx.apply(_ACK)
         return False
 
     def _new(
@@ -563,3 +563,4 @@ _INITIAL_STATE = {"INVITE": S.CALLING, "ACK": S.TERMINATED}
 _TRYING = S.TRYING
 _REQUEST = MessageKind.REQUEST
 _PROVISIONAL, _SUCCESS, _FAILURE = Event.PROVISIONAL, Event.SUCCESS, Event.FAILURE
+_ACK = Event.ACK
