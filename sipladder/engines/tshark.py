@@ -15,9 +15,12 @@ and only when this engine is used; the ``tshark`` program must be installed too.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import sys
+import warnings
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from sipladder.errors import CaptureError, MissingExtraError, SipLadderError
@@ -119,7 +122,7 @@ def _read_file(
     report: Report,
     tls_keylog: str | None,
     decode_as: Mapping[str, str] | None,
-) -> Iterator[Payload]:
+) -> Generator[Payload, None, None]:
     pyshark = _pyshark()
     if path == "-":
         raise CaptureError(path, "--engine tshark cannot read standard input; give a file")
@@ -177,7 +180,34 @@ def read_payloads(
     if tls_keylog is not None and not os.path.isfile(tls_keylog):
         raise CaptureError(tls_keylog, "TLS key log file not found")
     streams = [_read_file(path, report, tls_keylog, decode_as) for path in paths]
-    if len(streams) == 1:
-        yield from streams[0]
-        return
-    yield from heapq.merge(*streams, key=lambda p: p.ts_ns)
+    try:
+        if len(streams) == 1:
+            yield from streams[0]
+        else:
+            yield from heapq.merge(*streams, key=lambda p: p.ts_ns)
+    finally:
+        for stream in streams:  # each file's tshark stopped (when left unfinished)...
+            stream.close()
+        _release_child_watcher()  # ...before the watcher of its process is detached
+
+
+def _release_child_watcher() -> None:
+    """Undo what pyshark leaves behind in the whole process once its captures are closed.
+
+    For its tshark processes pyshark installs asyncio's ``SafeChildWatcher`` on the event
+    loop, which keeps a SIGCHLD handler and a signal wake-up pipe that nothing reads after
+    the capture. Every child process that ends later (the workers of ``sipladder calls``,
+    or any subprocess of the program using us) then writes a byte into that pipe; once it
+    is full, Python prints "Exception ignored ... BlockingIOError" on standard error for
+    each. Detaching the watcher from its loop removes the handler and the wake-up pipe;
+    pyshark attaches one again for its next capture."""
+    if sys.is_finalizing():
+        return  # (a reading left unfinished until the interpreter's exit: nothing to free)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # child watchers, Python 3.12+
+        try:
+            watcher = asyncio.get_child_watcher()
+        except (AttributeError, NotImplementedError, RuntimeError):  # none to detach
+            return
+        if isinstance(watcher, asyncio.SafeChildWatcher):
+            watcher.attach_loop(None)

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import sipladder
 from sipladder.cli import cli
 from sipladder.errors import MissingExtraError, SipLadderError
+from tests.captures import ROOT
 
 DATA = Path(__file__).parent.parent / "data"
 TLS = DATA / "tls"
@@ -166,3 +167,54 @@ def test_missing_files() -> None:
         sipladder.load(PCAP, engine="tshark", tls_keylog=str(TLS / "nope.keys"))
     with pytest.raises(SipLadderError, match="unknown engine"):
         sipladder.load(PCAP, engine="wireshark")
+
+
+def _child_signal_state() -> tuple[object, int]:
+    """The SIGCHLD handler and the signal wake-up fd (read by setting it and back)."""
+    import signal
+
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return signal.getsignal(signal.SIGCHLD), fd
+
+
+# (asyncio warns when a watcher is detached while a tshark process it waits for runs)
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("finish", ["read-whole", "closed-early"])
+@pytest.mark.parametrize("files", [1, 2], ids=["one-file", "two-files"])
+def test_pyshark_child_watcher_is_released(files: int, finish: str) -> None:
+    # pyshark hooks SIGCHLD for its tshark processes (asyncio's SafeChildWatcher, with a
+    # wake-up pipe nothing reads afterwards): left installed, every later child process
+    # ending (the workers of `calls`) writes into that pipe, and once it is full Python
+    # prints "Exception ignored ... BlockingIOError". Reading must leave it as it was.
+    from sipladder.engines.tshark import read_payloads
+
+    before = _child_signal_state()
+    children = _children()
+    paths = [str(ROOT / "samples" / name) for name in ("busy.pcap", "forward-302.pcap")]
+    payloads = read_payloads(paths[:files], lambda diagnostic: None)
+    next(payloads)
+    assert _child_signal_state() != before  # pyshark's hook, while tshark runs
+    if finish == "read-whole":
+        assert len(list(payloads)) > 5
+    else:
+        payloads.close()  # every file's tshark stopped, then the hook released
+    assert _child_signal_state() == before
+    assert _children() <= children
+
+
+def _children() -> set[int]:
+    """The processes whose parent is this one (Linux /proc)."""
+    import os
+
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")"
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(entry.name))
+    return found
