@@ -199,8 +199,8 @@ def _release_child_watcher() -> None:
     the capture. Every child process that ends later (the workers of ``sipladder calls``,
     or any subprocess of the program using us) then writes a byte into that pipe; once it
     is full, Python prints "Exception ignored ... BlockingIOError" on standard error for
-    each. Detaching the watcher from its loop removes the handler and the wake-up pipe;
-    pyshark attaches one again for its next capture."""
+    each. Closing the watcher removes the handler and the wake-up pipe; pyshark installs
+    one again for its next capture."""
     if sys.is_finalizing():
         return  # (a reading left unfinished until the interpreter's exit: nothing to free)
     with warnings.catch_warnings():
@@ -210,4 +210,7 @@ def _release_child_watcher() -> None:
         except (AttributeError, NotImplementedError, RuntimeError):  # none to detach
             return
         if isinstance(watcher, asyncio.SafeChildWatcher):
-            watcher.attach_loop(None)
+            # closed (detached from its loop) and replaced by asyncio's default, which
+            # uses no signal: left in place, it would attach itself to the next event
+            # loop anyone sets (asyncio's policy does so), hooking SIGCHLD again
+            asyncio.set_child_watcher(None)  # type: ignore[arg-type] # (None: the default)

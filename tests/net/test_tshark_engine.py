@@ -7,6 +7,7 @@ log the client wrote; tests/data/tls/make_sip_tls.py made both and lists what wa
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import subprocess
@@ -201,6 +202,15 @@ def test_pyshark_child_watcher_is_released(files: int, finish: str) -> None:
         payloads.close()  # every file's tshark stopped, then the hook released
     assert _child_signal_state() == before
     assert _children() <= children
+    # and no watcher is left to hook SIGCHLD again on the next event loop set
+    previous = asyncio.get_event_loop_policy().get_event_loop()  # (the one pyshark uses)
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        assert _child_signal_state() == before
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()
 
 
 def _children() -> set[int]:
